@@ -1,0 +1,366 @@
+"""I/O-free steps shared by the sync and async call drivers.
+
+Everything here is plain computation: option checks, keys, statistics, the failure
+policy and in-process single-flight bookkeeping. The drivers in ``_decorator.py`` do the
+I/O (backend calls, running the body) and call into these steps in the same order.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+import warnings
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from memo import _config
+from memo._hashing import hash_arguments
+from memo._serialize import Entry, RecordError
+from memo.exceptions import (
+    BackendError,
+    BackendWarning,
+    CacheWriteWarning,
+    ConfigurationError,
+    SerializationError,
+)
+
+__all__ = ["MISS", "CacheInfo", "EntryInfo", "Flights", "Policy", "Stats"]
+
+MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__bool__": lambda self: False})()
+_WARN_INTERVAL = 60.0
+_FAST_ATOMS = frozenset({int, str, bytes, bool, type(None)})
+
+
+class CacheInfo(NamedTuple):
+    """Per-process statistics of one cached function (``f.cache_info()``).
+
+    ``time_saved`` is the summed compute time of the results served from the cache::
+
+        >>> f.cache_info()
+        CacheInfo(hits=3, misses=1, errors=0, stores=1, time_saved=1.52)
+    """
+
+    hits: int
+    misses: int
+    errors: int
+    stores: int
+    time_saved: float
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """What ``f.cache_entries()`` reports of one stored entry, read without unpickling.
+
+    Example::
+
+        for e in f.cache_entries(): print(e.args, e.size, e.duration)
+    """
+
+    key: str
+    args: str
+    size: int
+    created: float
+    expires: float | None
+    duration: float
+    version: str
+
+
+class Stats:
+    """Thread-safe counters behind :class:`CacheInfo`."""
+
+    __slots__ = ("errors", "hits", "lock", "misses", "stores", "time_saved")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hits = self.misses = self.errors = self.stores = 0
+        self.time_saved = 0.0
+
+    def hit(self, duration: float) -> None:
+        with self.lock:
+            self.hits += 1
+            self.time_saved += duration
+
+    def add(self, misses: int = 0, errors: int = 0, stores: int = 0) -> None:
+        with self.lock:
+            self.misses += misses
+            self.errors += errors
+            self.stores += stores
+
+    def info(self) -> CacheInfo:
+        with self.lock:
+            return CacheInfo(self.hits, self.misses, self.errors, self.stores, self.time_saved)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.hits = self.misses = self.errors = self.stores = 0
+            self.time_saved = 0.0
+
+
+_last_warned: dict[int, float] = {}
+_warn_lock = threading.Lock()
+
+
+class Policy:
+    """What a backend failure does for one function: warn (rate limited), raise or ignore."""
+
+    __slots__ = ("_on_error", "name", "stats", "write_warned")
+
+    def __init__(self, name: str, on_error: str | None, stats: Stats) -> None:
+        self.name = name
+        self._on_error = on_error
+        self.stats = stats
+        self.write_warned = False
+
+    @property
+    def on_error(self) -> str:
+        return self._on_error or _config.state.on_error
+
+    def backend_failed(self, backend: object, op: str, exc: BaseException) -> None:
+        """Count a backend failure; raise BackendError, warn at most once a minute, or stay quiet."""
+        self.stats.add(errors=1)
+        mode = self.on_error
+        if mode == "raise":
+            raise BackendError(f"{type(backend).__name__}.{op} failed for {self.name}: {exc!r}") from exc
+        if mode == "warn":
+            now = time.monotonic()
+            with _warn_lock:
+                last = _last_warned.get(id(backend))
+                if last is not None and now - last < _WARN_INTERVAL:
+                    return
+                _last_warned[id(backend)] = now
+            warnings.warn(
+                f"memo: {type(backend).__name__}.{op} failed ({exc!r}); {self.name} ran without the cache. "
+                "Further warnings for this backend are silenced for a minute.",
+                BackendWarning,
+                stacklevel=4,
+            )
+
+    def write_failed(self, exc: BaseException) -> None:
+        """A result could not be serialized: raise (on_error='raise') or warn once per function."""
+        if self.on_error == "raise":
+            raise SerializationError(f"cannot store the result of {self.name}: {exc!r}") from exc
+        if not self.write_warned:
+            self.write_warned = True
+            warnings.warn(
+                f"memo: the result of {self.name} cannot be stored ({exc!r}); it is returned uncached. "
+                "Return picklable values to cache them.",
+                CacheWriteWarning,
+                stacklevel=4,
+            )
+
+
+def bad_record(exc: BaseException) -> bool:
+    """True when an error means the stored record is bad (a miss to heal), not a backend fault."""
+    return isinstance(exc, RecordError)
+
+
+class _Abandoned(Exception):
+    """The leader of a flight went away (cancelled, interrupted): followers retry."""
+
+
+class Flights:
+    """In-process single-flight: one leader per key computes, followers wait for its outcome.
+
+    No lock is held while a body runs; the table's lock only guards join/leave.
+    """
+
+    __slots__ = ("_flights", "_lock", "completed")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flights: dict[str, Future[Any]] = {}
+        self.completed = 0  # flights finished so far: a leader re-reads the cache if it moved
+
+    def join(self, key: str) -> tuple[Future[Any], bool]:
+        """The flight for ``key`` and whether the caller leads it."""
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is not None:
+                return flight, False
+            flight = Future()
+            flight.set_running_or_notify_cancel()  # followers can never cancel it
+            self._flights[key] = flight
+            return flight, True
+
+    def leave(self, key: str, flight: Future[Any]) -> None:
+        """The leader is done with ``key``; a flight nobody resolved is abandoned."""
+        with self._lock:
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+            self.completed += 1
+        if not flight.done():
+            flight.set_exception(_Abandoned())
+
+    @staticmethod
+    def settle(flight: Future[Any], value: Any = None, exc: BaseException | None = None) -> None:
+        """Hand the leader's result (or exception) to the followers."""
+        if flight.done():
+            return
+        if exc is None:
+            flight.set_result(value)
+        elif isinstance(exc, Exception):
+            flight.set_exception(exc)
+        else:  # cancellation or interrupt of the leader is not the followers' outcome
+            flight.set_exception(_Abandoned())
+
+
+ABANDONED = _Abandoned
+
+
+def short_repr(value: object, limit: int = 80) -> str:
+    """A bounded repr for metadata; never used for keys."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class KeyMaker:
+    """Binds call arguments and hashes them into ``namespace:function:version:digest`` keys."""
+
+    __slots__ = ("_closure_digest", "_fast", "_fast_ok", "_ignore", "_key_fn", "_sig", "func", "prefix")
+
+    def __init__(self, func: Any, prefix: str, ignore: tuple[str, ...], key_fn: Any) -> None:
+        self.func = func
+        self.prefix = prefix
+        self._sig = inspect.signature(func)
+        self._ignore = frozenset(ignore)
+        self._key_fn = key_fn
+        self._closure_digest: str | None = None if getattr(func, "__closure__", None) else ""
+        defaults = [p.default for p in self._sig.parameters.values() if p.default is not p.empty]
+        # The raw-call -> key memo is sound only when the key depends on the call alone.
+        self._fast_ok = key_fn is None and all(type(d) in _FAST_ATOMS for d in defaults)
+        self._fast: dict[tuple[Any, ...], str] = {}
+
+    def check_ignore(self, ignore: tuple[str, ...]) -> None:
+        params = self._sig.parameters
+        free = self._free_vars()
+        unknown = [n for n in ignore if n not in params and n not in free]
+        if unknown:
+            raise ConfigurationError(
+                f"ignore={ignore!r}: {self.func.__qualname__} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are {', '.join(params) or '(none)'}"
+                + (f" and its closure variables {', '.join(free)}" if free else "")
+            )
+
+    def _free_vars(self) -> tuple[str, ...]:
+        code = getattr(self.func, "__code__", None)
+        return tuple(code.co_freevars) if code is not None and getattr(self.func, "__closure__", None) else ()
+
+    def closure_digest(self) -> str:
+        """Digest of the values the function's closure captured, hashed once (on first use)."""
+        digest = self._closure_digest
+        if digest is None:
+            cells = zip(self._free_vars(), self.func.__closure__)
+            items = [(f"{n} (closure variable)", _cell_value(c, self.func)) for n, c in cells if n not in self._ignore]
+            digest = self._closure_digest = hash_arguments(items)
+        return digest
+
+    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Bound arguments with defaults applied; TypeError like a real call when they don't fit."""
+        bound = self._sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return bound.arguments
+
+    def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """The cache key of a call."""
+        fast = None
+        if self._fast_ok:
+            fast = _fast_call_key(args, kwargs)
+            if fast is not None:
+                found = self._fast.get(fast)
+                if found is not None:
+                    return found
+        key = self.prefix + self._digest(args, kwargs)
+        if fast is not None:
+            if len(self._fast) >= 4096:
+                self._fast.clear()
+            self._fast[fast] = key
+        return key
+
+    def _digest(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        if self._key_fn is not None:
+            self.bind(args, kwargs)  # a call that does not fit the signature fails the same way
+            return hash_arguments([("key()", self._key_fn(*args, **kwargs))])
+        arguments = self.bind(args, kwargs)
+        items: list[tuple[str, object]] = [(n, v) for n, v in arguments.items() if n not in self._ignore]
+        if self._closure_digest != "":
+            items.append(("<closure>", self.closure_digest()))
+        return hash_arguments(items)
+
+    def describe(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """Short readable arguments for metadata (the inspector shows them)."""
+        try:
+            arguments = self.bind(args, kwargs)
+        except TypeError:
+            return ""
+        shown = ", ".join(f"{n}={short_repr(v, 40)}" for n, v in arguments.items() if n not in self._ignore)
+        return shown if len(shown) <= 200 else shown[:197] + "..."
+
+
+class _EmptyCell:
+    """Marker for a closure cell not yet filled."""
+
+
+def _cell_value(cell: Any, func: Any) -> object:
+    try:
+        value = cell.cell_contents
+    except ValueError:
+        return _EmptyCell
+    wrapped = getattr(value, "__wrapped__", None)
+    if value is func or wrapped is func:
+        return _EmptyCell  # a recursive nested function refers to itself
+    return value
+
+
+def _fast_call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A hashable stand-in for a call of plain atoms (types included), else None."""
+    types_ = tuple(map(type, args))
+    if kwargs:
+        values = tuple(kwargs.values())
+        types_ += tuple(map(type, values))
+        call: tuple[Any, ...] = (args, tuple(kwargs), values, types_)
+        scan = args + values
+    else:
+        call = (args, types_)
+        scan = args
+    if _FAST_ATOMS.issuperset(types_):
+        return call
+    for value in scan:  # floats qualify unless 0.0/-0.0 or NaN, which == cannot tell apart
+        t = type(value)
+        if t is float:
+            if not value or value != value:
+                return None
+        elif t not in _FAST_ATOMS:
+            return None
+    return call
+
+
+def make_entry(value: Any, duration: float, name: str, args: str, version: str, ttl: float | None) -> Entry:
+    """A fresh entry for a computed result."""
+    created = time.time()
+    return Entry(
+        value=value,
+        function=name,
+        args=args,
+        created=created,
+        expires=None if ttl is None else created + ttl,
+        duration=duration,
+        version=version,
+    )
+
+
+def entry_info(key: str, entry: Entry) -> EntryInfo:
+    """Public view of an entry's metadata."""
+    return EntryInfo(
+        key=key,
+        args=entry.args,
+        size=entry.size,
+        created=entry.created,
+        expires=entry.expires,
+        duration=entry.duration,
+        version=entry.version,
+    )

@@ -1,0 +1,437 @@
+"""``@memo.cache``: option checks, the per-function state, and the two call drivers.
+
+The sync and async drivers below mirror each other line for line over the I/O-free
+steps of ``_core``; a change to one is made to the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
+
+from memo import _config
+from memo._core import (
+    ABANDONED,
+    MISS,
+    CacheInfo,
+    EntryInfo,
+    Flights,
+    KeyMaker,
+    Policy,
+    Stats,
+    entry_info,
+    make_entry,
+)
+from memo._identity import code_fingerprint, function_identity
+from memo._store import Store, store_for
+from memo.exceptions import ConfigurationError
+
+__all__ = ["AsyncCachedFunction", "CachedFunction", "cache"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+_WAIT_TIMEOUTS = (concurrent.futures.TimeoutError, asyncio.TimeoutError, TimeoutError)
+
+
+class CachedFunction(Protocol[P, R]):
+    """What ``@memo.cache`` returns: the function, plus cache controls.
+
+    Example::
+
+        @memo.cache
+        def area(w: float, h: float) -> float: return w * h
+        area(2, 3); area.cache_info().hits; area.cache_clear()
+    """
+
+    __wrapped__: Callable[P, R]
+    cache_name: str
+    cache_namespace: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str: ...
+    def cache_delete(self, *args: P.args, **kwargs: P.kwargs) -> bool: ...
+    def cache_clear(self) -> int: ...
+    def cache_info(self) -> CacheInfo: ...
+    def cache_entries(self) -> list[EntryInfo]: ...
+    def cache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    def uncached(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+
+class AsyncCachedFunction(CachedFunction[P, Coroutine[Any, Any, R]], Protocol[P, R]):
+    """What ``@memo.cache`` returns for ``async def``: also awaitable cache controls.
+
+    Example::
+
+        @memo.cache(ttl=60)
+        async def item(i: int) -> dict: ...
+        await item.acache_delete(3); await item.acache_clear()
+    """
+
+    async def acache_delete(self, *args: P.args, **kwargs: P.kwargs) -> bool: ...
+    async def acache_clear(self) -> int: ...
+    async def acache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+
+class _Options:
+    """Validated decorator options."""
+
+    __slots__ = (
+        "backend",
+        "condition",
+        "ignore",
+        "key",
+        "lock",
+        "lock_timeout",
+        "namespace",
+        "on_error",
+        "secret",
+        "ttl",
+        "version",
+    )
+
+    def __init__(self, **opts: Any) -> None:
+        self.backend = opts["backend"] if opts["backend"] is None else _config.resolve_backend(opts["backend"])
+        self.ttl = _config.normalize_ttl(opts["ttl"])
+        ignore = opts["ignore"]
+        if isinstance(ignore, str):
+            ignore = (ignore,)
+        if not isinstance(ignore, (tuple, list, set, frozenset)) or not all(isinstance(n, str) for n in ignore):
+            raise ConfigurationError(f"ignore={ignore!r}: pass a tuple of parameter names, e.g. ignore=('verbose',)")
+        self.ignore: tuple[str, ...] = tuple(ignore)
+        for name in ("key", "condition"):
+            if opts[name] is not None and not callable(opts[name]):
+                raise ConfigurationError(f"{name}={opts[name]!r} is not callable: pass a function or None")
+        self.key = opts["key"]
+        self.condition = opts["condition"]
+        version, namespace = opts["version"], opts["namespace"]
+        for name, text in (("version", version), ("namespace", namespace)):
+            if text is not None and (not isinstance(text, str) or not text or ":" in text):
+                raise ConfigurationError(f"{name}={text!r}: pass a non-empty string without ':'")
+        self.version: str | None = version
+        self.namespace: str = namespace or "default"
+        if not isinstance(opts["lock"], bool):
+            raise ConfigurationError(f"lock={opts['lock']!r}: pass True or False")
+        self.lock: bool = opts["lock"]
+        timeout = _config.normalize_ttl(opts["lock_timeout"], "lock_timeout")
+        self.lock_timeout: float = 60.0 if timeout is None else timeout
+        self.on_error = None if opts["on_error"] is None else _config.check_on_error(opts["on_error"])
+        self.secret = _config.normalize_secret(opts["secret"])
+
+
+class _Cached:
+    """Per-function state shared by the drivers and the attached controls."""
+
+    def __init__(self, func: Callable[..., Any], opts: _Options) -> None:
+        self.func = func
+        self.opts = opts
+        self.name = function_identity(func)
+        self.version = opts.version or code_fingerprint(func)
+        self.fn_prefix = f"{opts.namespace}:{self.name}:"
+        self.keys = KeyMaker(func, f"{self.fn_prefix}{self.version}:", opts.ignore, opts.key)
+        self.keys.check_ignore(opts.ignore)
+        self.stats = Stats()
+        self.policy = Policy(self.name, opts.on_error, self.stats)
+        self.flights = Flights()
+
+    def store(self) -> Store:
+        """The adapter for this call's backend (the default is looked up now, not at decoration)."""
+        backend = self.opts.backend
+        if backend is None:
+            backend = _config.get_default_backend()
+        secret = self.opts.secret or _config.state.secret or _config.env_secret()
+        return store_for(backend, secret)
+
+    def ttl(self) -> float | None:
+        return self.opts.ttl if self.opts.ttl is not None else _config.state.ttl
+
+    def entry(self, value: Any, duration: float, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """The entry to store for a computed value, or None when ``condition`` says no."""
+        condition = self.opts.condition
+        if condition is not None and not condition(value):
+            return None
+        return make_entry(value, duration, self.name, self.keys.describe(args, kwargs), self.version, self.ttl())
+
+    def entries(self) -> list[EntryInfo]:
+        return [entry_info(k, e) for k, e in self.store().entries(self.fn_prefix)]
+
+
+# ---------------------------------------------------------------------------------------
+# The two drivers. Keep them line-for-line twins.
+# ---------------------------------------------------------------------------------------
+
+
+def _sync_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False) -> Any:
+    key = c.keys.key(args, kwargs)
+    store = c.store()
+    store.check_sync()
+    seen = c.flights.completed
+    entry = MISS if refresh else store.load(key, c.policy)
+    if entry is not MISS:
+        c.stats.hit(entry.duration)
+        return entry.value
+    flight, leader = c.flights.join(key) if c.opts.lock and not refresh else (None, True)
+    while not leader:
+        try:
+            value, duration = flight.result(timeout=c.opts.lock_timeout)  # type: ignore[union-attr]
+        except ABANDONED:
+            flight, leader = c.flights.join(key)
+            continue
+        except _WAIT_TIMEOUTS:
+            flight, leader = None, True  # waited long enough: compute alone
+            break
+        c.stats.hit(duration)
+        return value
+    try:
+        entry = store.load(key, c.policy) if flight is not None and seen != c.flights.completed else MISS
+        if entry is not MISS:
+            Flights.settle(flight, (entry.value, entry.duration))  # type: ignore[arg-type]
+            c.stats.hit(entry.duration)
+            return entry.value
+        c.stats.add(misses=1)
+        start = time.perf_counter()
+        value = c.func(*args, **kwargs)
+        duration = time.perf_counter() - start
+        if flight is not None:
+            Flights.settle(flight, (value, duration))
+        new = c.entry(value, duration, args, kwargs)
+        if new is not None and store.save(key, new, c.ttl(), c.policy):
+            c.stats.add(stores=1)
+        return value
+    except BaseException as exc:
+        if flight is not None:
+            Flights.settle(flight, exc=exc)
+        raise
+    finally:
+        if flight is not None:
+            c.flights.leave(key, flight)
+
+
+async def _async_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False) -> Any:
+    key = c.keys.key(args, kwargs)
+    store = c.store()
+    seen = c.flights.completed
+    entry = MISS if refresh else await store.aload(key, c.policy)
+    if entry is not MISS:
+        c.stats.hit(entry.duration)
+        return entry.value
+    flight, leader = c.flights.join(key) if c.opts.lock and not refresh else (None, True)
+    while not leader:
+        try:
+            value, duration = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(flight)), c.opts.lock_timeout)  # type: ignore[arg-type]
+        except ABANDONED:
+            flight, leader = c.flights.join(key)
+            continue
+        except _WAIT_TIMEOUTS:
+            flight, leader = None, True  # waited long enough: compute alone
+            break
+        c.stats.hit(duration)
+        return value
+    try:
+        entry = await store.aload(key, c.policy) if flight is not None and seen != c.flights.completed else MISS
+        if entry is not MISS:
+            Flights.settle(flight, (entry.value, entry.duration))  # type: ignore[arg-type]
+            c.stats.hit(entry.duration)
+            return entry.value
+        c.stats.add(misses=1)
+        start = time.perf_counter()
+        value = await c.func(*args, **kwargs)
+        duration = time.perf_counter() - start
+        if flight is not None:
+            Flights.settle(flight, (value, duration))
+        new = c.entry(value, duration, args, kwargs)
+        if new is not None and await store.asave(key, new, c.ttl(), c.policy):
+            c.stats.add(stores=1)
+        return value
+    except BaseException as exc:
+        if flight is not None:
+            Flights.settle(flight, exc=exc)
+        raise
+    finally:
+        if flight is not None:
+            c.flights.leave(key, flight)
+
+
+# ---------------------------------------------------------------------------------------
+# Building the wrapper
+# ---------------------------------------------------------------------------------------
+
+
+def _check_callable(func: Any) -> None:
+    if isinstance(func, type):
+        raise ConfigurationError(
+            f"@memo.cache cannot decorate the class {func.__qualname__}: decorate a function or method instead"
+        )
+    if not callable(func):
+        raise ConfigurationError(f"@memo.cache needs a function, got {func!r}")
+    if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+        raise ConfigurationError(
+            f"@memo.cache cannot cache the generator function {getattr(func, '__qualname__', func)!r}: "
+            "its result is consumed once; return a list (or other value) instead"
+        )
+    try:
+        inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"@memo.cache cannot read the signature of {func!r}: {exc}") from None
+
+
+def _build(func: Callable[..., Any], opts: _Options) -> Any:
+    _check_callable(func)
+    c = _Cached(func, opts)
+    state = _config.state
+    is_async = inspect.iscoroutinefunction(func)
+
+    wrapper: Any
+    if is_async:
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not state.enabled:
+                return await func(*args, **kwargs)
+            return await _async_call(c, args, kwargs)
+
+        wrapper = async_wrapper
+
+        async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
+            return await _async_call(c, args, kwargs, refresh=True)
+
+        async def acache_delete(*args: Any, **kwargs: Any) -> bool:
+            return await c.store().adelete(c.keys.key(args, kwargs))
+
+        async def acache_clear() -> int:
+            return await c.store().aclear(c.fn_prefix)
+
+        wrapper.acache_refresh = acache_refresh
+        wrapper.acache_delete = acache_delete
+        wrapper.acache_clear = acache_clear
+        refresh: Callable[..., Any] = acache_refresh
+    else:
+
+        @functools.wraps(func)
+        def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not state.enabled:
+                return func(*args, **kwargs)
+            return _sync_call(c, args, kwargs)
+
+        wrapper = sync_wrapper
+
+        def refresh(*args: Any, **kwargs: Any) -> Any:
+            return _sync_call(c, args, kwargs, refresh=True)
+
+    def cache_key(*args: Any, **kwargs: Any) -> str:
+        return c.keys.key(args, kwargs)
+
+    def cache_delete(*args: Any, **kwargs: Any) -> bool:
+        return c.store().delete(c.keys.key(args, kwargs))
+
+    def cache_clear() -> int:
+        return c.store().clear(c.fn_prefix)
+
+    for attr, value in (
+        ("cache_key", cache_key),
+        ("cache_delete", cache_delete),
+        ("cache_clear", cache_clear),
+        ("cache_info", c.stats.info),
+        ("cache_entries", c.entries),
+        ("cache_refresh", refresh),
+        ("uncached", func),
+        ("cache_name", c.name),
+        ("cache_namespace", opts.namespace),
+        ("_memo", c),
+    ):
+        setattr(wrapper, attr, value)
+    state.registry[f"{opts.namespace}:{c.name}"] = wrapper
+    return wrapper
+
+
+@overload
+def cache(func: Callable[P, Coroutine[Any, Any, T]], /) -> AsyncCachedFunction[P, T]: ...
+@overload
+def cache(func: Callable[P, R], /) -> CachedFunction[P, R]: ...
+@overload
+def cache(
+    func: None = None,
+    /,
+    *,
+    backend: Any = None,
+    ttl: Any = None,
+    ignore: Any = (),
+    key: Callable[..., Any] | None = None,
+    version: str | None = None,
+    namespace: str | None = None,
+    lock: bool = True,
+    lock_timeout: float = 60,
+    condition: Callable[[Any], bool] | None = None,
+    on_error: str | None = None,
+    secret: bytes | str | None = None,
+) -> _Decorator: ...
+def cache(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    backend: Any = None,
+    ttl: Any = None,
+    ignore: Any = (),
+    key: Callable[..., Any] | None = None,
+    version: str | None = None,
+    namespace: str | None = None,
+    lock: bool = True,
+    lock_timeout: float = 60,
+    condition: Callable[[Any], bool] | None = None,
+    on_error: str | None = None,
+    secret: bytes | str | None = None,
+) -> Any:
+    """Memoize a ``def`` or ``async def`` function on the content of its arguments.
+
+    Use it bare or with options (all checked now, at decoration time)::
+
+        @memo.cache
+        def load(path: str) -> bytes: ...
+
+        @memo.cache(ttl=60, backend="redis://localhost:6379/0", ignore=("verbose",))
+        async def get_item(item_id: int, verbose: bool = False) -> dict: ...
+
+    ``backend``: a backend or URL (``None``: the configured default, looked up per call);
+    ``ttl``: seconds or timedelta (``None``: the configured default, never expiring);
+    ``ignore``: parameter names left out of the key; ``key``: a function with the same
+    signature returning what to hash instead; ``version``: pin entries across code edits
+    (default: a fingerprint of the code); ``namespace``: a group for ``memo.clear``;
+    ``lock``: single-flight for concurrent callers; ``lock_timeout``: seconds a caller waits
+    for another's computation; ``condition(result)``: store only when true; ``on_error``:
+    ``"warn"``, ``"raise"`` or ``"ignore"`` on backend failure; ``secret``: HMAC key.
+    """
+    opts = _Options(
+        backend=backend,
+        ttl=ttl,
+        ignore=ignore,
+        key=key,
+        version=version,
+        namespace=namespace,
+        lock=lock,
+        lock_timeout=lock_timeout,
+        condition=condition,
+        on_error=on_error,
+        secret=secret,
+    )
+    if func is not None:
+        return _build(func, opts)
+    return _Decorator(opts)
+
+
+class _Decorator:
+    """The decorator ``memo.cache(...)`` returns when given options."""
+
+    def __init__(self, opts: _Options) -> None:
+        self._opts = opts
+
+    @overload
+    def __call__(self, func: Callable[P, Coroutine[Any, Any, T]], /) -> AsyncCachedFunction[P, T]: ...
+    @overload
+    def __call__(self, func: Callable[P, R], /) -> CachedFunction[P, R]: ...
+    def __call__(self, func: Callable[..., Any], /) -> Any:
+        return _build(func, self._opts)

@@ -1,0 +1,406 @@
+"""Deterministic content hashing of call arguments.
+
+Values are reduced to a *canonical form* (dicts in sorted-key order, sets as sorted
+digests, numpy/pandas buffers replaced by their xxh3_128 digests, other objects by their
+pickle reduction) and the canonical form is pickled by the C pickler in fast mode (no
+memo, so identity never leaks into the bytes) and hashed with xxh3_128. Nothing is ever
+keyed on ``str()`` or ``repr()``; anything without deterministic content raises
+:class:`~memo.HashingError`.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import dataclasses
+import enum
+import io
+import pickle
+import re
+import types
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import xxhash
+
+from memo.exceptions import HashingError
+
+__all__ = ["hash_arguments", "hash_value", "register_hasher"]
+
+T = TypeVar("T")
+
+# Exact types the C pickler serializes deterministically by content.
+_ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
+_SORTABLE: frozenset[type] = frozenset({int, str, bytes})
+
+
+class _Unhashable(Exception):
+    """Internal: carries the offending value and why, to be turned into HashingError."""
+
+    def __init__(self, value: object, why: str) -> None:
+        super().__init__(why)
+        self.value = value
+        self.why = why
+
+
+# Private tag classes: pickled as global references, so no user value can forge them.
+class _TSet: ...
+
+
+class _TFrozenSet: ...
+
+
+class _TDict: ...
+
+
+class _TType: ...
+
+
+class _TFunc: ...
+
+
+class _TObj: ...
+
+
+class _TEnum: ...
+
+
+class _TBuffer: ...
+
+
+class _TCustom: ...
+
+
+class _TReduce: ...
+
+
+_registry: dict[type, Callable[[Any], object]] = {}
+_lazy_modules: dict[str, Callable[[], None]] = {}
+_key_order: dict[tuple[object, ...], tuple[object, ...] | None] = {}
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}")
+_PASS_THROUGH: frozenset[str] = frozenset(
+    {
+        "datetime.datetime",
+        "datetime.date",
+        "datetime.time",
+        "datetime.timedelta",
+        "datetime.timezone",
+        "decimal.Decimal",
+        "uuid.UUID",
+        "fractions.Fraction",
+        "builtins.range",
+        "builtins.slice",
+        "builtins.ellipsis",
+        "builtins.NotImplementedType",
+        "zoneinfo.ZoneInfo",
+        "pathlib.PurePath",
+        "pathlib.Path",
+        "pathlib.PosixPath",
+        "pathlib.WindowsPath",
+        "pathlib.PurePosixPath",
+        "pathlib.PureWindowsPath",
+    }
+)
+
+
+def register_hasher(cls: type[T], fn: Callable[[T], object]) -> None:
+    """Teach memo how to hash instances of ``cls`` (and its subclasses).
+
+    ``fn(obj)`` returns any value memo can already hash (bytes, a tuple of numbers,
+    a dict...); memo hashes that together with the type's qualified name::
+
+        memo.register_hasher(Point, lambda p: (p.x, p.y))
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"register_hasher needs a class, got {cls!r}")
+    if not callable(fn):
+        raise TypeError(f"register_hasher needs a callable, got {fn!r}")
+    _registry[cls] = fn
+
+
+def register_lazy(module: str, installer: Callable[[], None]) -> None:
+    """Run ``installer`` (which registers hashers) the first time a type from ``module`` is seen."""
+    _lazy_modules[module] = installer
+
+
+def _type_name(t: type) -> str:
+    return f"{t.__module__}.{t.__qualname__}"
+
+
+def _sorted_dict(d: dict[Any, Any], path: list[int]) -> object:
+    keys = tuple(d)
+    order: tuple[object, ...] | None
+    try:
+        order = _key_order[keys]
+    except KeyError:
+        order = None
+        try:
+            if _SORTABLE.issuperset(map(type, keys)) and len(set(map(type, keys))) < 2:
+                srt = tuple(sorted(keys))
+                order = None if srt == keys else srt
+            else:
+                order = ()  # not sortable by value: digest path
+        except TypeError:
+            order = ()
+        if len(_key_order) > 4096:
+            _key_order.clear()
+        _key_order[keys] = order
+    if order == ():
+        items = sorted((digest(canon(k, path)), canon(k, path), canon(v, path)) for k, v in d.items())
+        return (_TDict, tuple((k, v) for _, k, v in items))
+    if _ATOMS.issuperset(map(type, d.values())):
+        return d if order is None else {k: d[k] for k in order}
+    if order is None:
+        return {k: canon(v, path) for k, v in d.items()}
+    return {k: canon(d[k], path) for k in order}
+
+
+def _canon_set(s: set[Any] | frozenset[Any], path: list[int]) -> object:
+    tag = _TFrozenSet if type(s) is frozenset else _TSet
+    types_ = set(map(type, s))
+    if len(types_) == 1 and types_ <= _SORTABLE:
+        return (tag, tuple(sorted(s)))
+    return (tag, tuple(sorted(digest(canon(x, path)) for x in s)))
+
+
+def canon(obj: object, path: list[int]) -> object:
+    """Return a deterministic, picklable stand-in for ``obj`` (internal)."""
+    t = type(obj)
+    if t in _ATOMS:
+        return obj
+    if t is list or t is tuple:
+        if _ATOMS.issuperset(map(type, obj)):  # type: ignore[call-overload]
+            return obj
+        oid = id(obj)
+        if oid in path:
+            raise _Unhashable(obj, "it contains itself (a recursive structure)")
+        path.append(oid)
+        try:
+            items = [canon(x, path) for x in obj]  # type: ignore[attr-defined]
+        finally:
+            path.pop()
+        return items if t is list else tuple(items)
+    if t is dict:
+        oid = id(obj)
+        if oid in path:
+            raise _Unhashable(obj, "it contains itself (a recursive structure)")
+        path.append(oid)
+        try:
+            return _sorted_dict(obj, path)  # type: ignore[arg-type]
+        finally:
+            path.pop()
+    if t is set or t is frozenset:
+        return _canon_set(obj, path)  # type: ignore[arg-type]
+    return _canon_other(obj, t, path)
+
+
+def _lookup(t: type) -> Callable[[Any], object] | None:
+    fn = _registry.get(t)
+    if fn is not None:
+        return fn
+    root = t.__module__.partition(".")[0]
+    installer = _lazy_modules.pop(root, None)
+    if installer is not None:
+        installer()
+        fn = _registry.get(t)
+        if fn is not None:
+            return fn
+    for base in t.__mro__[1:]:
+        fn = _registry.get(base)
+        if fn is not None:
+            return fn
+    return None
+
+
+def _canon_other(obj: object, t: type, path: list[int]) -> object:
+    fn = _lookup(t)
+    if fn is not None:
+        return (_TCustom, _type_name(t), canon(fn(obj), path))
+    if isinstance(obj, type):
+        return (_TType, obj.__module__, obj.__qualname__)
+    if isinstance(obj, enum.Enum):
+        return (_TEnum, _type_name(t), obj.name)
+    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return _canon_function(obj, path)
+    if isinstance(obj, (bytearray, memoryview)):
+        view = memoryview(obj)
+        return (_TBuffer, _type_name(t), view.format, view.shape, buffer_digest(view))
+    if _type_name(t) in _PASS_THROUGH:
+        return obj
+    if dataclasses.is_dataclass(obj):
+        fields = tuple((f.name, canon(getattr(obj, f.name), path)) for f in dataclasses.fields(obj))
+        return (_TObj, _type_name(t), fields)
+    if isinstance(obj, (list, tuple, dict, set, frozenset, str, int, float, bytes)):
+        return (_TObj, _type_name(t), canon(_builtin_base(obj), path), _reduce_state(obj, path))
+    return _canon_reduce(obj, t, path)
+
+
+def _builtin_base(obj: Any) -> object:
+    bases: tuple[Any, ...] = (int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
+    for base in bases:
+        if isinstance(obj, base):
+            return base(obj)
+    return None  # pragma: no cover
+
+
+def _reduce_state(obj: object, path: list[int]) -> object:
+    state = getattr(obj, "__dict__", None)
+    return canon(state, path) if state else None
+
+
+def _canon_function(fn: Any, path: list[int]) -> object:
+    from memo._identity import code_fingerprint
+
+    if isinstance(fn, types.MethodType):
+        return (_TFunc, "method", canon(fn.__self__, path), canon(fn.__func__, path))
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", getattr(fn, "__name__", None))
+    code = getattr(fn, "__code__", None)
+    fingerprint = code_fingerprint(fn) if code is not None else ""
+    cells: tuple[object, ...] = ()
+    if getattr(fn, "__closure__", None) and id(fn) not in path:
+        path.append(id(fn))
+        try:
+            cells = tuple(_cell(c, path) for c in fn.__closure__)
+        finally:
+            path.pop()
+    return (_TFunc, module, qualname, fingerprint, cells)
+
+
+def _cell(cell: Any, path: list[int]) -> object:
+    try:
+        value = cell.cell_contents
+    except ValueError:  # an empty cell
+        return _TFunc
+    if callable(value) and id(value) in path:
+        return (_TFunc, "recursive")
+    return canon(value, path)
+
+
+def _canon_reduce(obj: object, t: type, path: list[int]) -> object:
+    oid = id(obj)
+    if oid in path:
+        raise _Unhashable(obj, "it contains itself (a recursive structure)")
+    reducer = copyreg.dispatch_table.get(t)
+    try:
+        rv = reducer(obj) if reducer is not None else obj.__reduce_ex__(5)
+    except Exception as exc:
+        raise _Unhashable(obj, f"it cannot be pickled ({exc})") from None
+    if isinstance(rv, str):  # a global singleton
+        return (_TType, t.__module__, rv)
+    func, args, *rest = tuple(rv) + (None,) * (5 - len(rv))
+    state, listitems, dictitems = rest[0], rest[1], rest[2]
+    identity_eq = getattr(t, "__eq__", None) is getattr(object, "__eq__", None)
+    if identity_eq and not state and not listitems and not dictitems and not _has_content_args(func, args, t):
+        raise _Unhashable(obj, "it has no content besides its identity (address)")
+    path.append(oid)
+    try:
+        parts = (
+            canon(func, path),
+            canon(args, path),
+            canon(state, path),
+            canon(list(listitems), path) if listitems is not None else None,
+            canon(dict(dictitems), path) if dictitems is not None else None,
+        )
+    finally:
+        path.pop()
+    _check_no_address(parts, obj)
+    return (_TReduce, _type_name(t), parts)
+
+
+def _has_content_args(func: object, args: object, t: type) -> bool:
+    if func is copyreg.__newobj__ and isinstance(args, tuple):  # type: ignore[attr-defined]
+        return len(args) > 1
+    return bool(args)
+
+
+def _check_no_address(parts: object, obj: object) -> None:
+    stack = [parts]
+    while stack:
+        item = stack.pop()
+        if type(item) is str and " at 0x" in item and _ADDRESS.search(item):
+            raise _Unhashable(obj, "its pickled state carries a memory address")
+        if type(item) in (tuple, list):
+            stack.extend(item)  # type: ignore[arg-type]
+        elif type(item) is dict:
+            stack.extend(item.keys())
+            stack.extend(item.values())
+
+
+def buffer_digest(view: memoryview) -> bytes:
+    """xxh3_128 of a buffer's logical (C-order) content, without copying contiguous ones."""
+    if view.c_contiguous:
+        return xxhash.xxh3_128_digest(view.cast("B") if view.ndim != 1 or view.format != "B" else view)
+    return xxhash.xxh3_128_digest(view.tobytes())
+
+
+def _dumps(canonical: object) -> bytes:
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=5)
+    pickler.fast = True  # no memo: identity must not change the bytes
+    pickler.dump(canonical)
+    return buf.getvalue()
+
+
+def digest(canonical: object) -> bytes:
+    """xxh3_128 digest of an already canonical value (internal)."""
+    return xxhash.xxh3_128_digest(_dumps(canonical))
+
+
+def _hashing_error(name: str, exc: _Unhashable) -> HashingError:
+    tname = _type_name(type(exc.value))
+    return HashingError(
+        f"cannot hash argument {name!r} of type {tname}: {exc.why}. memo keys calls on "
+        f"argument content; leave it out with ignore=({name!r},), or pass key= to say "
+        f"what to hash, or memo.register_hasher({type(exc.value).__qualname__}, fn)."
+    )
+
+
+def hash_value(obj: object) -> str:
+    """Return the hex xxh3_128 digest memo uses for one value (handy in ``key=`` functions).
+
+    Equal content gives equal digests in every process, whatever ``PYTHONHASHSEED`` is::
+
+        >>> memo.hash_value({"a": 1, "b": 2}) == memo.hash_value({"b": 2, "a": 1})
+        True
+    """
+    try:
+        canonical = canon(obj, [])
+        return xxhash.xxh3_128_hexdigest(_dumps(canonical))
+    except _Unhashable as exc:
+        raise _hashing_error("value", exc) from None
+    except RecursionError:
+        raise HashingError("cannot hash value: it is nested too deeply") from None
+
+
+def hash_arguments(items: Iterable[tuple[str, object]]) -> str:
+    """Hash named arguments; a failure names the parameter (internal)."""
+    canonical: list[object] = []
+    for name, value in items:
+        try:
+            canonical.append(name)
+            canonical.append(canon(value, []))
+        except _Unhashable as exc:
+            raise _hashing_error(name, exc) from None
+        except RecursionError:
+            raise HashingError(f"cannot hash argument {name!r}: it is nested too deeply") from None
+    try:
+        return xxhash.xxh3_128_hexdigest(_dumps(canonical))
+    except (pickle.PicklingError, TypeError, ValueError) as exc:
+        raise HashingError(f"cannot hash the arguments: {exc}") from None
+
+
+def _install_numpy() -> None:
+    from memo._hash_ext import install_numpy
+
+    install_numpy()
+
+
+def _install_pandas() -> None:
+    from memo._hash_ext import install_numpy, install_pandas
+
+    install_numpy()
+    install_pandas()
+
+
+register_lazy("numpy", _install_numpy)
+register_lazy("pandas", _install_pandas)

@@ -1,0 +1,240 @@
+"""Adapters between the call drivers and a backend.
+
+Three backend shapes are served behind one face (``load``/``save`` and async twins):
+
+* object stores (``MemoryBackend``): the entry object itself is kept, no pickling;
+* bytes backends (the public protocol): entries travel as signed-or-not records;
+* value backends (user classes whose ``get/set`` are ``async def`` and keep Python values,
+  the shape web frameworks document): the result itself, ``None`` read as a miss.
+
+Backend failures never escape as such: they go to the function's :class:`Policy`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from memo._core import MISS, Policy
+from memo._serialize import Entry, RecordError, dumps_record, loads_record, read_meta
+from memo.exceptions import ConfigurationError, MemoError
+
+__all__ = ["Store", "store_for"]
+
+OBJECT, BYTES, VALUE = "object", "bytes", "value"
+
+
+def _kind(backend: Any) -> str:
+    if getattr(backend, "stores_objects", False) and callable(getattr(backend, "get_entry", None)):
+        return OBJECT
+    if not callable(getattr(backend, "aget", None)) and inspect.iscoroutinefunction(getattr(backend, "get", None)):
+        return VALUE
+    return BYTES
+
+
+class Store:
+    """One backend seen through memo's entry interface."""
+
+    __slots__ = ("backend", "kind", "secret")
+
+    def __init__(self, backend: Any, secret: bytes | None) -> None:
+        self.backend = backend
+        self.kind = _kind(backend)
+        self.secret = secret
+
+    def _sync_only_error(self) -> ConfigurationError:
+        return ConfigurationError(
+            f"{type(self.backend).__name__} has async get/set, so it serves only async def functions; "
+            "use it on an async function, or give a sync function a backend with sync methods "
+            "(subclass memo.BaseBackend)"
+        )
+
+    def check_sync(self) -> None:
+        """A sync function cannot use an async-only value backend."""
+        if self.kind == VALUE:
+            raise self._sync_only_error()
+
+    # -- sync ------------------------------------------------------------------------
+    def load(self, key: str, policy: Policy) -> Any:
+        """The entry for ``key`` or MISS; bad records are deleted, failures go to the policy."""
+        try:
+            if self.kind == OBJECT:
+                entry = self.backend.get_entry(key)
+                return MISS if entry is None else entry
+            if self.kind == VALUE:
+                raise self._sync_only_error()
+            data = self.backend.get(key)
+            return MISS if data is None else loads_record(data, self.secret)
+        except RecordError:
+            self._heal(key, policy)
+        except MemoError:
+            raise
+        except Exception as exc:
+            policy.backend_failed(self.backend, "get", exc)
+        return MISS
+
+    def save(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
+        """Store an entry; False (and a warning or error per policy) when it could not be."""
+        if self.kind == OBJECT:
+            try:
+                self.backend.set_entry(key, entry, ttl)
+                return True
+            except Exception as exc:
+                policy.backend_failed(self.backend, "set", exc)
+                return False
+        data = self._dump(entry, policy)
+        if data is None:
+            return False
+        try:
+            self.backend.set(key, data, ttl)
+            return True
+        except Exception as exc:
+            policy.backend_failed(self.backend, "set", exc)
+            return False
+
+    def delete(self, key: str) -> bool:
+        """Delete one key (errors propagate: this is an explicit user action)."""
+        if self.kind == VALUE:
+            raise self._sync_only_error()
+        return bool(self.backend.delete(key))
+
+    def clear(self, prefix: str) -> int:
+        """Delete keys under ``prefix``."""
+        if self.kind == VALUE:
+            raise self._sync_only_error()
+        return int(self.backend.clear(prefix))
+
+    def entries(self, prefix: str) -> list[tuple[str, Entry]]:
+        """(key, entry-without-value) for each key under ``prefix``, without unpickling."""
+        if self.kind == VALUE:
+            raise self._sync_only_error()
+        found: list[tuple[str, Entry]] = []
+        for key in list(self.backend.keys(prefix)):
+            meta_entry = self._meta(key)
+            if meta_entry is not None:
+                found.append((key, meta_entry))
+        return found
+
+    def _meta(self, key: str) -> Entry | None:
+        if self.kind == OBJECT:
+            entry = self.backend.get_entry(key)
+            return None if entry is None else Entry(None, *_meta_fields(entry))
+        head = getattr(self.backend, "get_head", None)
+        data = head(key) if callable(head) else self.backend.get(key)
+        if data is None:
+            return None
+        try:
+            meta = read_meta(data)
+        except RecordError:
+            return None
+        return Entry(
+            None,
+            str(meta.get("function", "")),
+            str(meta.get("args", "")),
+            float(meta.get("created") or 0.0),
+            meta.get("expires"),
+            float(meta.get("duration") or 0.0),
+            str(meta.get("version", "")),
+            int(meta.get("size") or 0),
+        )
+
+    # -- async twins -------------------------------------------------------------------
+    async def aload(self, key: str, policy: Policy) -> Any:
+        """Async :meth:`load`."""
+        try:
+            if self.kind == OBJECT:
+                entry = self.backend.get_entry(key)
+                return MISS if entry is None else entry
+            if self.kind == VALUE:
+                value = await self.backend.get(key)
+                return MISS if value is None else Entry(value)
+            data = await self._acall("aget", "get", key)
+            return MISS if data is None else loads_record(data, self.secret)
+        except RecordError:
+            await self._aheal(key, policy)
+        except MemoError:
+            raise
+        except Exception as exc:
+            policy.backend_failed(self.backend, "get", exc)
+        return MISS
+
+    async def asave(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
+        """Async :meth:`save`."""
+        if self.kind == OBJECT:
+            try:
+                self.backend.set_entry(key, entry, ttl)
+                return True
+            except Exception as exc:
+                policy.backend_failed(self.backend, "set", exc)
+                return False
+        data = entry.value if self.kind == VALUE else self._dump(entry, policy)
+        if data is None:
+            return False
+        try:
+            if self.kind == VALUE:
+                await self.backend.set(key, data, ttl)
+            else:
+                await self._acall("aset", "set", key, data, ttl)
+            return True
+        except Exception as exc:
+            policy.backend_failed(self.backend, "set", exc)
+            return False
+
+    async def adelete(self, key: str) -> bool:
+        """Async :meth:`delete`."""
+        if self.kind == VALUE:
+            return bool(await self.backend.delete(key))
+        return bool(await self._acall("adelete", "delete", key))
+
+    async def aclear(self, prefix: str) -> int:
+        """Async :meth:`clear`."""
+        if self.kind == VALUE:
+            return int(await self.backend.clear(prefix) or 0)
+        return int(await self._acall("aclear", "clear", prefix))
+
+    # -- helpers -----------------------------------------------------------------------
+    async def _acall(self, async_name: str, sync_name: str, *args: Any) -> Any:
+        method = getattr(self.backend, async_name, None)
+        if method is not None:
+            return await method(*args)
+        return await asyncio.to_thread(getattr(self.backend, sync_name), *args)
+
+    def _dump(self, entry: Entry, policy: Policy) -> bytes | None:
+        try:
+            return dumps_record(entry, self.secret)
+        except Exception as exc:
+            policy.write_failed(exc)
+            return None
+
+    def _heal(self, key: str, policy: Policy) -> None:
+        try:
+            self.backend.delete(key)
+        except Exception as exc:
+            policy.backend_failed(self.backend, "delete", exc)
+
+    async def _aheal(self, key: str, policy: Policy) -> None:
+        try:
+            await self._acall("adelete", "delete", key)
+        except Exception as exc:
+            policy.backend_failed(self.backend, "delete", exc)
+
+
+def _meta_fields(entry: Entry) -> tuple[str, str, float, float | None, float, str, int]:
+    return (entry.function, entry.args, entry.created, entry.expires, entry.duration, entry.version, entry.size)
+
+
+_stores: dict[tuple[int, bytes | None], tuple[Any, Store]] = {}
+
+
+def store_for(backend: Any, secret: bytes | None) -> Store:
+    """The (cached) adapter for a backend and signing key."""
+    cache_key = (id(backend), secret)
+    found = _stores.get(cache_key)
+    if found is not None and found[0] is backend:
+        return found[1]
+    store = Store(backend, secret)
+    if len(_stores) > 256:
+        _stores.clear()
+    _stores[cache_key] = (backend, store)
+    return store

@@ -1,0 +1,95 @@
+"""On-disk backend built on diskcache: shared safely by the processes of one host."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from memo.backends._base import BaseBackend
+from memo.exceptions import ConfigurationError
+
+__all__ = ["FileBackend", "default_directory"]
+
+
+def default_directory() -> Path:
+    """``MEMO_CACHE_DIR``, else the platform's user cache directory plus ``memo``."""
+    env = os.environ.get("MEMO_CACHE_DIR", "").strip()
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("memo", appauthor=False))
+
+
+class FileBackend(BaseBackend):
+    """Results on local disk (diskcache/SQLite), shared by every process on the host.
+
+    Values are stored as bytes only, so diskcache never unpickles anything itself; big
+    values live in their own files. The directory is created with mode ``0o700``::
+
+        @memo.cache(backend=memo.FileBackend("~/.cache/my-project", size_limit=2**32))
+        def embed(text: str) -> list[float]: ...
+    """
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None, size_limit: int = 2**30) -> None:
+        if not isinstance(size_limit, int) or isinstance(size_limit, bool) or size_limit <= 0:
+            raise ConfigurationError(f"FileBackend(size_limit={size_limit!r}): pass a positive number of bytes")
+        self.directory = Path(directory).expanduser() if directory is not None else default_directory()
+        self.size_limit = size_limit
+        self._cache: Any = None
+
+    def __repr__(self) -> str:
+        return f"FileBackend({str(self.directory)!r}, size_limit={self.size_limit})"
+
+    def _open(self) -> Any:
+        cache = self._cache
+        if cache is None:
+            import diskcache
+
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            cache = diskcache.Cache(
+                str(self.directory),
+                size_limit=self.size_limit,
+                eviction_policy="least-recently-used",
+                disk=diskcache.Disk,
+            )
+            self._cache = cache
+        return cache
+
+    def get(self, key: str) -> bytes | None:
+        """Stored bytes or ``None``."""
+        value = self._open().get(key, default=None, retry=True)
+        return value if isinstance(value, bytes) else None
+
+    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        """Store bytes, expiring after ``ttl`` seconds."""
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"FileBackend.set stores bytes, got {type(value).__name__}")
+        self._open().set(key, bytes(value), expire=ttl, retry=True)
+
+    def delete(self, key: str) -> bool:
+        """Delete one key; true if it existed."""
+        return bool(self._open().delete(key, retry=True))
+
+    def clear(self, prefix: str = "") -> int:
+        """Delete the keys starting with ``prefix``; files not written by memo are never touched."""
+        cache = self._open()
+        count = 0
+        for key in list(self.keys(prefix)):
+            count += bool(cache.delete(key, retry=True))
+        return count
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Live string keys starting with ``prefix``."""
+        cache = self._open()
+        for key in list(cache.iterkeys()):
+            if isinstance(key, str) and key.startswith(prefix) and key in cache:
+                yield key
+
+    def close(self) -> None:
+        """Close the SQLite connections; the backend reopens on next use."""
+        cache, self._cache = self._cache, None
+        if cache is not None:
+            cache.close()

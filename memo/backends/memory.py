@@ -1,0 +1,210 @@
+"""In-process LRU backend that hands back the very object it cached."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from memo._serialize import Entry, dumps_record, loads_record
+from memo.backends._base import BaseBackend
+from memo.exceptions import ConfigurationError
+
+__all__ = ["MemoryBackend"]
+
+
+def estimate_size(value: Any) -> int:
+    """Bytes a value holds: ``nbytes`` for arrays, shallow-plus-items for containers."""
+    if isinstance(value, (bytes, bytearray, str)):
+        return sys.getsizeof(value)
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes + 128
+    usage = getattr(value, "memory_usage", None)
+    if callable(usage) and type(value).__name__ == "DataFrame":
+        try:
+            return int(usage(index=True, deep=False).sum()) + 256
+        except Exception:
+            pass
+    size = sys.getsizeof(value, 64)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)[:1000] if not isinstance(value, (list, tuple)) else value[:1000]
+        sample = sum(estimate_size(x) for x in items)
+        size += sample * len(value) // max(1, len(items))
+    elif isinstance(value, dict):
+        sample_items = list(value.items())[:1000]
+        sample = sum(estimate_size(k) + estimate_size(v) for k, v in sample_items)
+        size += sample * len(value) // max(1, len(sample_items))
+    return size
+
+
+class _Slot:
+    __slots__ = ("expires", "item", "size")
+
+    def __init__(self, item: Entry | bytes, expires: float | None, size: int) -> None:
+        self.item = item
+        self.expires = expires
+        self.size = size
+
+
+class MemoryBackend(BaseBackend):
+    """Thread-safe in-process LRU cache with TTL: memo's default backend.
+
+    A hit returns the identical object that was cached (like ``functools.lru_cache``),
+    so results are never pickled on this path. ``max_entries`` and ``max_bytes`` bound
+    it (least recently used entries go first; ``max_bytes`` counts numpy ``nbytes``)::
+
+        @memo.cache(backend=memo.MemoryBackend(max_entries=1000, max_bytes=2**30))
+        def features(path): ...
+    """
+
+    stores_objects = True
+
+    def __init__(self, max_entries: int | None = None, max_bytes: int | None = None) -> None:
+        for name, limit in (("max_entries", max_entries), ("max_bytes", max_bytes)):
+            if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0):
+                raise ConfigurationError(f"MemoryBackend({name}={limit!r}): pass a positive int, or None for no limit")
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._data: OrderedDict[str, _Slot] = OrderedDict()
+        self._lock = threading.Lock()
+        self._bytes = 0
+
+    def __repr__(self) -> str:
+        return f"MemoryBackend(max_entries={self.max_entries!r}, max_bytes={self.max_bytes!r})"
+
+    # -- objects (memo's hot path) ---------------------------------------------------
+    def get_entry(self, key: str) -> Entry | None:
+        """The cached entry itself (no copy, no unpickling), or ``None``."""
+        item = self._get(key)
+        if item is None or isinstance(item, Entry):
+            return item
+        try:
+            return loads_record(item)
+        except ValueError:
+            return None
+
+    def set_entry(self, key: str, entry: Entry, ttl: float | None = None) -> None:
+        """Store an entry object; its ``size`` is estimated from the value."""
+        entry.size = estimate_size(entry.value)
+        self._put(key, entry, ttl, entry.size)
+
+    # -- bytes protocol ------------------------------------------------------------
+    def get(self, key: str) -> bytes | None:
+        """Stored bytes (an object entry is serialized to a record), or ``None``."""
+        item = self._get(key)
+        if isinstance(item, Entry):
+            return dumps_record(item)
+        return item
+
+    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        """Store bytes for ``ttl`` seconds."""
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"MemoryBackend.set stores bytes, got {type(value).__name__}")
+        data = bytes(value)
+        self._put(key, data, ttl, len(data))
+
+    def delete(self, key: str) -> bool:
+        """Delete one key; true if it was there and live."""
+        with self._lock:
+            slot = self._data.pop(key, None)
+            if slot is None:
+                return False
+            self._bytes -= slot.size
+            return not self._expired(slot, time.monotonic())
+
+    def clear(self, prefix: str = "") -> int:
+        """Delete every live key that starts with ``prefix``."""
+        now = time.monotonic()
+        with self._lock:
+            doomed = [k for k in self._data if k.startswith(prefix)]
+            count = 0
+            for k in doomed:
+                slot = self._data.pop(k)
+                self._bytes -= slot.size
+                count += not self._expired(slot, now)
+            return count
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Live keys starting with ``prefix`` (a snapshot)."""
+        now = time.monotonic()
+        with self._lock:
+            found = [k for k, s in self._data.items() if k.startswith(prefix) and not self._expired(s, now)]
+        return iter(found)
+
+    def close(self) -> None:
+        """Nothing to release; entries stay until the process ends."""
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.keys())
+
+    @property
+    def total_bytes(self) -> int:
+        """Estimated bytes held."""
+        return self._bytes
+
+    # -- native async twins: no thread hop, all of it is in memory --------------------
+    async def aget(self, key: str) -> bytes | None:
+        """Async :meth:`get`, inline."""
+        return self.get(key)
+
+    async def aset(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        """Async :meth:`set`, inline."""
+        self.set(key, value, ttl)
+
+    async def adelete(self, key: str) -> bool:
+        """Async :meth:`delete`, inline."""
+        return self.delete(key)
+
+    async def aclear(self, prefix: str = "") -> int:
+        """Async :meth:`clear`, inline."""
+        return self.clear(prefix)
+
+    async def akeys(self, prefix: str = "") -> AsyncIterator[str]:
+        """Async :meth:`keys`, inline."""
+        for key in self.keys(prefix):
+            yield key
+
+    async def aclose(self) -> None:
+        """Async :meth:`close`."""
+
+    # -- internals -------------------------------------------------------------------
+    @staticmethod
+    def _expired(slot: _Slot, now: float) -> bool:
+        return slot.expires is not None and slot.expires <= now
+
+    def _get(self, key: str) -> Entry | bytes | None:
+        with self._lock:
+            slot = self._data.get(key)
+            if slot is None:
+                return None
+            if slot.expires is not None and slot.expires <= time.monotonic():
+                del self._data[key]
+                self._bytes -= slot.size
+                return None
+            self._data.move_to_end(key)
+            return slot.item
+
+    def _put(self, key: str, item: Entry | bytes, ttl: float | None, size: int) -> None:
+        expires = None if ttl is None else time.monotonic() + ttl
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._bytes -= old.size
+            if self.max_bytes is not None and size > self.max_bytes:
+                return  # larger than the whole cache: do not flush everything for it
+            self._data[key] = _Slot(item, expires, size)
+            self._bytes += size
+            self._evict()
+
+    def _evict(self) -> None:
+        data = self._data
+        while data and (
+            (self.max_entries is not None and len(data) > self.max_entries)
+            or (self.max_bytes is not None and self._bytes > self.max_bytes)
+        ):
+            _, slot = data.popitem(last=False)
+            self._bytes -= slot.size

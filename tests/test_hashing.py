@@ -1,0 +1,193 @@
+"""Keys are deterministic, content-based and collision-free on the corpus."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+
+import memo
+
+SCRIPT = """
+import memo, dataclasses, enum, datetime, decimal, uuid, pathlib
+@dataclasses.dataclass
+class P:
+    x: int
+    y: list
+class C(enum.Enum):
+    A = 1
+values = [
+    {"b": 1, "a": [1, 2, {3, 4, 5}], "c": frozenset({"x", "y", "z"})},
+    {"zeta", "alpha", "beta", "gamma"},
+    P(1, [2, 3]), C.A, datetime.datetime(2024, 1, 2, 3, 4, 5), decimal.Decimal("1.5"),
+    uuid.UUID(int=7), pathlib.PurePosixPath("/a/b"), (1.5, -0.0, float("nan"), b"\\x00"),
+]
+print([memo.hash_value(v) for v in values])
+"""
+
+
+def _run(seed: str) -> str:
+    env = dict(os.environ, PYTHONHASHSEED=seed)
+    out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def test_keys_identical_across_hash_seeds() -> None:
+    """Two processes with different PYTHONHASHSEEDs compute identical digests."""
+    assert _run("1") == _run("4242")
+
+
+def test_dict_insertion_order_and_sets() -> None:
+    """Equal dicts in another insertion order and equal sets hash alike."""
+    assert memo.hash_value({"a": 1, "b": 2}) == memo.hash_value({"b": 2, "a": 1})
+    assert memo.hash_value({3, 1, 2}) == memo.hash_value({1, 2, 3})
+    assert memo.hash_value({1: "a", "x": 2}) == memo.hash_value({"x": 2, 1: "a"})
+
+
+COLLISION_PAIRS: list[tuple[Any, Any]] = [
+    (None, ""),
+    ([1, 2], (1, 2)),
+    (1, 1.0),
+    (1, True),
+    (1.0, True),
+    (0.0, -0.0),
+    ("1", 1),
+    (b"a", "a"),
+    (bytearray(b"a"), b"a"),
+    ({1, 2}, frozenset({1, 2})),
+    ({"a": 1}, [("a", 1)]),
+    ({1: 2}, {"1": 2}),
+    ([], ()),
+    ([[]], [()]),
+    ({}, set()),
+    ("ab", ["a", "b"]),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), COLLISION_PAIRS, ids=[f"{a!r}-vs-{b!r}" for a, b in COLLISION_PAIRS])
+def test_values_str_prints_alike_get_different_keys(a: Any, b: Any) -> None:
+    """Values that == or str() confuse never share a digest."""
+    assert memo.hash_value(a) != memo.hash_value(b)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [threading.Lock(), (x for x in range(3)), object()],
+    ids=["lock", "generator", "bare-object"],
+)
+def test_values_without_content_are_refused(value: Any) -> None:
+    """Locks, generators and identity-only objects raise HashingError naming the parameter."""
+
+    @memo.cache
+    def f(conn: Any) -> int:
+        return 1
+
+    with pytest.raises(memo.HashingError, match=r"argument 'conn' of type .*ignore=\('conn',\)"):
+        f(value)
+
+
+def test_socket_and_file_are_refused(tmp_path: Any) -> None:
+    """An open socket or file handle is not hashable content."""
+    with socket.socket() as sock, pytest.raises(memo.HashingError):
+        memo.hash_value(sock)
+    with open(tmp_path / "x", "w") as fh, pytest.raises(memo.HashingError):
+        memo.hash_value(fh)
+
+
+def test_address_bearing_state_is_refused() -> None:
+    """An object whose pickled state carries an address is refused, not keyed on it."""
+
+    class Holder:
+        def __init__(self) -> None:
+            self.name = repr(object())
+
+    with pytest.raises(memo.HashingError, match="address"):
+        memo.hash_value(Holder())
+
+
+def test_objects_hash_by_state() -> None:
+    """Plain objects with equal state hash alike; different state differs."""
+
+    class Cfg:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+    assert memo.hash_value(Cfg(1)) == memo.hash_value(Cfg(1))
+    assert memo.hash_value(Cfg(1)) != memo.hash_value(Cfg(2))
+
+
+def test_recursive_structure_is_refused() -> None:
+    """A list containing itself raises HashingError rather than recursing forever."""
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(memo.HashingError, match="itself"):
+        memo.hash_value(loop)
+
+
+def test_register_hasher() -> None:
+    """A registered hasher decides the content of its type."""
+
+    class Pt:
+        def __init__(self, x: int, noise: object) -> None:
+            self.x, self.noise = x, noise
+
+    memo.register_hasher(Pt, lambda p: p.x)
+    assert memo.hash_value(Pt(1, object())) == memo.hash_value(Pt(1, object()))
+    assert memo.hash_value(Pt(1, None)) != memo.hash_value(Pt(2, None))
+
+
+def test_closures_are_part_of_the_key() -> None:
+    """Two closures over different values never share results."""
+
+    def make(n: int) -> Any:
+        @memo.cache
+        def add(x: int) -> int:
+            return x + n
+
+        return add
+
+    one, two = make(1), make(2)
+    assert one(1) == 2
+    assert two(1) == 3
+    assert one.cache_key(1) != two.cache_key(1)
+
+
+def test_nested_functions_of_same_name_differ() -> None:
+    """Identity keeps <locals>, so same-named nested functions do not collide."""
+
+    def outer_a() -> Any:
+        @memo.cache
+        def f(x: int) -> str:
+            return "a"
+
+        return f
+
+    def outer_b() -> Any:
+        @memo.cache
+        def f(x: int) -> str:
+            return "b"
+
+        return f
+
+    assert outer_a()(1) == "a"
+    assert outer_b()(1) == "b"
+    assert "<locals>" in outer_a().cache_key(1)
+
+
+def test_code_edit_changes_version_but_comments_do_not() -> None:
+    """The default version follows the code, not comments or docstrings."""
+    from memo._identity import code_fingerprint
+
+    ns: dict[str, Any] = {}
+    exec("def f(x):\n    return x + 1\n", ns)
+    a = code_fingerprint(ns["f"])
+    exec('def f(x):\n    """doc"""\n    # comment\n\n    return x + 1\n', ns)
+    b = code_fingerprint(ns["f"])
+    exec("def f(x):\n    return x + 2\n", ns)
+    c = code_fingerprint(ns["f"])
+    assert a == b != c
