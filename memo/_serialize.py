@@ -4,10 +4,13 @@ A record is a small binary header, JSON metadata, then a cloudpickle payload wri
 with pickle protocol 5 so large buffers (numpy, pandas) go out of band::
 
     b"MEMO" | format version (1 byte) | flags (1 byte) | meta length (4 bytes, big-endian)
-    | HMAC-SHA256 (32 bytes, only when signed) | meta JSON | main pickle | buffer 1 | ...
+    | check: HMAC-SHA256 (32 bytes) when signed, else xxh3-128 (16 bytes)
+    | meta JSON | main pickle | buffer 1 | ...
 
-The metadata says how long the main pickle and each buffer are, so reading a record
-slices one memoryview and never copies a buffer; listing entries reads the metadata only.
+The check covers everything after it (and the header), so a flipped or missing byte
+anywhere is detected before anything is unpickled. The metadata says how long the main
+pickle and each buffer are, so reading a record slices one memoryview; listing entries
+reads the metadata only.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import json
 import pickle
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import cloudpickle
+import xxhash
 
 __all__ = ["Entry", "RecordError", "dumps_record", "loads_record", "read_meta"]
 
@@ -30,6 +35,7 @@ FORMAT_VERSION = 1
 _FLAG_SIGNED = 1
 _HEADER = struct.Struct(">4sBBI")
 _SIG_LEN = 32
+_SUM_LEN = 16
 
 
 class RecordError(ValueError):
@@ -62,7 +68,7 @@ class Entry:
         }
 
 
-def _sign(secret: bytes, parts: list[bytes | memoryview]) -> bytes:
+def _sign(secret: bytes, parts: Sequence[bytes | memoryview]) -> bytes:
     mac = hmac.new(secret, digestmod=hashlib.sha256)
     for part in parts:
         mac.update(part)
@@ -82,11 +88,20 @@ def dumps_record(entry: Entry, secret: bytes | None = None) -> bytes:
     flags = _FLAG_SIGNED if secret else 0
     header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, len(meta_bytes))
     body: list[bytes | memoryview] = [meta_bytes, main, *raws]
-    sig = [_sign(secret, [header, *body])] if secret else []
-    return b"".join([header, *sig, *body])
+    check = _sign(secret, [header, *body]) if secret else _checksum([header, *body])
+    return b"".join([header, check, *body])
 
 
-def _split(data: bytes | memoryview, secret: bytes | None) -> tuple[dict[str, Any], memoryview, int]:
+def _checksum(parts: Sequence[bytes | memoryview]) -> bytes:
+    h = xxhash.xxh3_128()
+    for part in parts:
+        h.update(part)
+    return h.digest()
+
+
+def _split(
+    data: bytes | bytearray | memoryview, secret: bytes | None, verify: bool = True
+) -> tuple[dict[str, Any], memoryview, int]:
     view = memoryview(data)
     if len(view) < _HEADER.size:
         raise RecordError("record shorter than its header")
@@ -96,15 +111,19 @@ def _split(data: bytes | memoryview, secret: bytes | None) -> tuple[dict[str, An
     if version != FORMAT_VERSION:
         raise RecordError(f"record format {version}, this memo reads {FORMAT_VERSION}")
     offset = _HEADER.size
-    if secret is not None:
-        if not flags & _FLAG_SIGNED or len(view) < offset + _SIG_LEN:
-            raise RecordError("record is not signed but a secret is set")
-        sig = bytes(view[offset : offset + _SIG_LEN])
-        offset += _SIG_LEN
-        if not hmac.compare_digest(sig, _sign(secret, [view[: _HEADER.size], view[offset:]])):
-            raise RecordError("record signature does not match")
-    elif flags & _FLAG_SIGNED:
-        offset += _SIG_LEN
+    signed = bool(flags & _FLAG_SIGNED)
+    check_len = _SIG_LEN if signed else _SUM_LEN
+    if len(view) < offset + check_len:
+        raise RecordError("record truncated in its check bytes")
+    check = bytes(view[offset : offset + check_len])
+    offset += check_len
+    if secret is not None and not signed:
+        raise RecordError("record is not signed but a secret is set")
+    if verify:
+        covered = [view[: _HEADER.size], view[offset:]]
+        expected = _sign(secret, covered) if secret is not None else None if signed else _checksum(covered)
+        if expected is not None and not hmac.compare_digest(check, expected):
+            raise RecordError("record signature does not match" if signed else "record checksum does not match")
     if len(view) < offset + meta_len:
         raise RecordError("record truncated in its metadata")
     try:
@@ -116,14 +135,19 @@ def _split(data: bytes | memoryview, secret: bytes | None) -> tuple[dict[str, An
     return meta, view, offset + meta_len
 
 
-def read_meta(data: bytes | memoryview) -> dict[str, Any]:
+def read_meta(data: bytes | bytearray | memoryview) -> dict[str, Any]:
     """Metadata of a record (only its head is needed), without unpickling anything."""
-    meta, _, _ = _split(data, None)
+    meta, _, _ = _split(data, None, verify=False)
     return meta
 
 
-def loads_record(data: bytes | memoryview, secret: bytes | None = None) -> Entry:
-    """Parse and verify a record, then unpickle its value; RecordError if it is bad."""
+def loads_record(data: bytes | bytearray | memoryview, secret: bytes | None = None) -> Entry:
+    """Parse and verify a record, then unpickle its value; RecordError if it is bad.
+
+    Out-of-band buffers are handed to the unpickler as slices of ``data``; when ``data``
+    is read-only (``bytes``) they are copied once, so arrays come back writable like a
+    freshly computed result. Pass a ``bytearray`` to skip that copy.
+    """
     meta, view, offset = _split(data, secret)
     lengths = meta.get("pickle")
     if not isinstance(lengths, list) or not lengths or sum(lengths) != len(view) - offset:
@@ -132,8 +156,11 @@ def loads_record(data: bytes | memoryview, secret: bytes | None = None) -> Entry
     for length in lengths:
         parts.append(view[offset : offset + length])
         offset += length
+    buffers: list[Any] = parts[1:]
+    if view.readonly and buffers:
+        buffers = [bytearray(b) for b in buffers]
     try:
-        value = pickle.loads(parts[0], buffers=parts[1:])
+        value = pickle.loads(parts[0], buffers=buffers)
     except Exception as exc:
         raise RecordError(f"record payload cannot be unpickled: {exc}") from None
     return Entry(
