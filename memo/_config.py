@@ -213,15 +213,28 @@ def cached_functions() -> list[CachedFunction[..., Any]]:
 
 
 def clear(namespace: str | None = None) -> int:
-    """Clear every registered function's entries, or only those in ``namespace``.
+    """Clear every registered function's entries, or a whole namespace on every backend in use.
 
-    Returns how many entries were deleted::
+    With a namespace, entries of functions not registered in this process (an earlier
+    kernel, another worker) are cleared too, by key prefix. Returns how many were deleted::
 
-        memo.clear()                   # everything memo cached in this process's functions
-        memo.clear(namespace="etl")    # one namespace
+        memo.clear()                   # everything of this process's cached functions
+        memo.clear(namespace="etl")    # the "etl" namespace, on the default and explicit backends
     """
+    functions = cached_functions()
+    if namespace is None:
+        return sum(func.cache_clear() for func in functions)
+    if not namespace or ":" in namespace:
+        raise ConfigurationError(f"namespace={namespace!r}: pass a non-empty string without ':'")
+    backends: dict[int, Any] = {}
+    for candidate in [get_default_backend(), *(f._memo.opts.backend for f in functions)]:  # type: ignore[attr-defined]
+        if candidate is not None and callable(getattr(candidate, "clear", None)):
+            backends.setdefault(id(candidate), candidate)
     total = 0
-    for func in cached_functions():
-        if namespace is None or func.cache_namespace == namespace:
-            total += func.cache_clear()
+    for backend in backends.values():
+        result = backend.clear(f"{namespace}:")
+        if isinstance(result, int):  # async-only value backends return a coroutine: not usable here
+            total += result
+        elif hasattr(result, "close"):
+            result.close()
     return total

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from memo import _config
+from memo import _config, _xflight
 from memo._core import (
     ABANDONED,
     MISS,
@@ -187,8 +187,11 @@ def _sync_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refres
             break
         c.stats.hit(duration)
         return value
+    xlock = None
     try:
         entry = store.load(key, c.policy) if flight is not None and seen != c.flights.completed else MISS
+        if entry is MISS and flight is not None:
+            xlock, entry = _xflight.acquire(store, key, c.opts.lock_timeout, c.policy)
         if entry is not MISS:
             Flights.settle(flight, (entry.value, entry.duration))  # type: ignore[arg-type]
             c.stats.hit(entry.duration)
@@ -208,6 +211,7 @@ def _sync_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refres
             Flights.settle(flight, exc=exc)
         raise
     finally:
+        _xflight.release(xlock)
         if flight is not None:
             c.flights.leave(key, flight)
 
@@ -232,8 +236,11 @@ async def _async_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any],
             break
         c.stats.hit(duration)
         return value
+    xlock = None
     try:
         entry = await store.aload(key, c.policy) if flight is not None and seen != c.flights.completed else MISS
+        if entry is MISS and flight is not None:
+            xlock, entry = await _xflight.aacquire(store, key, c.opts.lock_timeout, c.policy)
         if entry is not MISS:
             Flights.settle(flight, (entry.value, entry.duration))  # type: ignore[arg-type]
             c.stats.hit(entry.duration)
@@ -253,6 +260,7 @@ async def _async_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any],
             Flights.settle(flight, exc=exc)
         raise
     finally:
+        await _xflight.arelease(xlock)
         if flight is not None:
             c.flights.leave(key, flight)
 

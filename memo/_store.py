@@ -17,6 +17,7 @@ import inspect
 from typing import Any
 
 from memo._core import MISS, Policy
+from memo._health import breaker_for
 from memo._serialize import Entry, RecordError, dumps_record, loads_record, read_meta
 from memo.exceptions import ConfigurationError, MemoError
 
@@ -36,12 +37,24 @@ def _kind(backend: Any) -> str:
 class Store:
     """One backend seen through memo's entry interface."""
 
-    __slots__ = ("backend", "kind", "secret")
+    __slots__ = ("backend", "breaker", "kind", "secret")
 
     def __init__(self, backend: Any, secret: bytes | None) -> None:
         self.backend = backend
         self.kind = _kind(backend)
         self.secret = secret
+        self.breaker = breaker_for(backend)
+
+    def _failed(self, op: str, exc: BaseException, policy: Policy) -> None:
+        self.breaker.failed()
+        policy.backend_failed(self.backend, op, exc)
+
+    def _skip(self, policy: Policy) -> bool:
+        """True (and counted as an error) while the backend's breaker is open."""
+        if self.breaker.allow():
+            return False
+        policy.stats.add(errors=1)
+        return True
 
     def _sync_only_error(self) -> ConfigurationError:
         return ConfigurationError(
@@ -64,14 +77,17 @@ class Store:
                 return MISS if entry is None else entry
             if self.kind == VALUE:
                 raise self._sync_only_error()
+            if self._skip(policy):
+                return MISS
             data = self.backend.get(key)
+            self.breaker.succeeded()
             return MISS if data is None else loads_record(data, self.secret)
         except RecordError:
             self._heal(key, policy)
         except MemoError:
             raise
         except Exception as exc:
-            policy.backend_failed(self.backend, "get", exc)
+            self._failed("get", exc, policy)
         return MISS
 
     def save(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
@@ -84,13 +100,14 @@ class Store:
                 policy.backend_failed(self.backend, "set", exc)
                 return False
         data = self._dump(entry, policy)
-        if data is None:
+        if data is None or self._skip(policy):
             return False
         try:
             self.backend.set(key, data, ttl)
+            self.breaker.succeeded()
             return True
         except Exception as exc:
-            policy.backend_failed(self.backend, "set", exc)
+            self._failed("set", exc, policy)
             return False
 
     def delete(self, key: str) -> bool:
@@ -146,17 +163,21 @@ class Store:
             if self.kind == OBJECT:
                 entry = self.backend.get_entry(key)
                 return MISS if entry is None else entry
+            if self._skip(policy):
+                return MISS
             if self.kind == VALUE:
                 value = await self.backend.get(key)
+                self.breaker.succeeded()
                 return MISS if value is None else Entry(value)
             data = await self._acall("aget", "get", key)
+            self.breaker.succeeded()
             return MISS if data is None else loads_record(data, self.secret)
         except RecordError:
             await self._aheal(key, policy)
         except MemoError:
             raise
         except Exception as exc:
-            policy.backend_failed(self.backend, "get", exc)
+            self._failed("get", exc, policy)
         return MISS
 
     async def asave(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
@@ -169,16 +190,17 @@ class Store:
                 policy.backend_failed(self.backend, "set", exc)
                 return False
         data = entry.value if self.kind == VALUE else self._dump(entry, policy)
-        if data is None:
+        if data is None or self._skip(policy):
             return False
         try:
             if self.kind == VALUE:
                 await self.backend.set(key, data, ttl)
             else:
                 await self._acall("aset", "set", key, data, ttl)
+            self.breaker.succeeded()
             return True
         except Exception as exc:
-            policy.backend_failed(self.backend, "set", exc)
+            self._failed("set", exc, policy)
             return False
 
     async def adelete(self, key: str) -> bool:
@@ -211,13 +233,13 @@ class Store:
         try:
             self.backend.delete(key)
         except Exception as exc:
-            policy.backend_failed(self.backend, "delete", exc)
+            self._failed("delete", exc, policy)
 
     async def _aheal(self, key: str, policy: Policy) -> None:
         try:
             await self._acall("adelete", "delete", key)
         except Exception as exc:
-            policy.backend_failed(self.backend, "delete", exc)
+            self._failed("delete", exc, policy)
 
 
 def _meta_fields(entry: Entry) -> tuple[str, str, float, float | None, float, str, int]:

@@ -88,6 +88,12 @@ class FileBackend(BaseBackend):
             if isinstance(key, str) and key.startswith(prefix) and key in cache:
                 yield key
 
+    def make_lock(self, key: str, lease: float) -> Any:
+        """A per-key ``flock`` under ``<directory>/locks`` for cross-process single-flight."""
+        from memo._locks import FileLock
+
+        return FileLock(self.directory / "locks", key)
+
     def close(self) -> None:
         """Close the SQLite connections; the backend reopens on next use."""
         cache, self._cache = self._cache, None

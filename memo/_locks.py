@@ -1,0 +1,157 @@
+"""Cross-process single-flight locks: a lock file per key, or a Redis lease.
+
+Only the in-process leader of a key takes the cross-process lock, so threads and tasks
+of one process share one lock per key. Both locks are non-blocking ``try_acquire``; the
+drivers poll with backoff (and look for the result meanwhile) up to ``lock_timeout``.
+A holder that dies frees the lock: the kernel drops its ``flock`` at once, and a Redis
+lease expires after ``lease`` seconds unless the live holder keeps extending it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = ["CrossLock", "FileLock", "RedisLock", "poll_delays"]
+
+
+class CrossLock(Protocol):
+    """A non-blocking cross-process lock on one key."""
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; never waits."""
+
+    def release(self) -> None:
+        """Give the lock back (only if held)."""
+
+    async def atry_acquire(self) -> bool:
+        """Async :meth:`try_acquire`."""
+
+    async def arelease(self) -> None:
+        """Async :meth:`release`."""
+
+
+def poll_delays(first: float = 0.002, factor: float = 1.5, cap: float = 0.1) -> Any:
+    """Sleep intervals for waiters: short at first, growing to ``cap``."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * factor, cap)
+
+
+class FileLock:
+    """``flock`` on ``<directory>/<sha256(key)>.lock``: released by the kernel if the holder dies."""
+
+    def __init__(self, directory: Path, key: str) -> None:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+        self.path = directory / f"{digest}.lock"
+        self._fd: int | None = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock file's exclusive flock without waiting."""
+        import fcntl
+
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        """Unlock and close; the file stays (deleting it would race other lockers)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            import fcntl
+
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    async def atry_acquire(self) -> bool:
+        """Non-blocking, so it runs inline."""
+        return self.try_acquire()
+
+    async def arelease(self) -> None:
+        """Inline :meth:`release`."""
+        self.release()
+
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_EXTEND = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+
+
+class RedisLock:
+    """``SET key token NX PX lease``; extended by its holder, released only by its owner."""
+
+    def __init__(self, client: Any, aclient: Any, key: str, lease: float) -> None:
+        self._client = client
+        self._aclient = aclient  # a callable returning the current loop's async client
+        self.key = key
+        self.lease_ms = max(100, int(lease * 1000))
+        self.token = secrets.token_hex(16)
+        self._stop = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+
+    def try_acquire(self) -> bool:
+        """Take the lease if free and start extending it in a daemon thread."""
+        if not self._client.set(self.key, self.token, nx=True, px=self.lease_ms):
+            return False
+        self._thread = threading.Thread(target=self._keep_alive, name="memo-lease", daemon=True)
+        self._thread.start()
+        return True
+
+    def _keep_alive(self) -> None:
+        while not self._stop.wait(self.lease_ms / 3000):
+            try:
+                if not self._client.eval(_EXTEND, 1, self.key, self.token, self.lease_ms):
+                    return
+            except Exception:
+                return  # the lease lapses; waiters will compute on their own
+
+    def release(self) -> None:
+        """Stop extending and delete the lease if it is still ours."""
+        self._stop.set()
+        with contextlib.suppress(Exception):
+            self._client.eval(_RELEASE, 1, self.key, self.token)
+
+    async def atry_acquire(self) -> bool:
+        """Async :meth:`try_acquire`, extending the lease from a task on this loop."""
+        client = self._aclient()
+        if not await client.set(self.key, self.token, nx=True, px=self.lease_ms):
+            return False
+        self._task = asyncio.ensure_future(self._akeep_alive(client))
+        return True
+
+    async def _akeep_alive(self, client: Any) -> None:
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            try:
+                if not await client.eval(_EXTEND, 1, self.key, self.token, self.lease_ms):
+                    return
+            except Exception:
+                return
+
+    async def arelease(self) -> None:
+        """Async :meth:`release`."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+        with contextlib.suppress(Exception):
+            await self._aclient().eval(_RELEASE, 1, self.key, self.token)

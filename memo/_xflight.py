@@ -1,0 +1,92 @@
+"""Cross-process single-flight: take the backend's per-key lock, or wait for the result.
+
+The in-process leader of a key calls :func:`acquire` (or :func:`aacquire`). It returns
+``(lock, entry)``: a held lock to release after storing, and ``MISS``; or no lock and the
+entry another process stored while we waited; or no lock and ``MISS`` when the backend
+has no locks, the wait reached ``lock_timeout`` (compute alone rather than hang), or the
+backend failed (the policy has been told).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from memo._core import MISS, Policy
+from memo._locks import CrossLock, poll_delays
+
+__all__ = ["LEASE", "aacquire", "acquire", "arelease", "release"]
+
+LEASE = 10.0  # seconds a Redis lease lives without its holder extending it
+
+
+def _make_lock(store: Any, key: str) -> CrossLock | None:
+    make = getattr(store.backend, "make_lock", None)
+    return make(key, LEASE) if callable(make) else None
+
+
+def acquire(store: Any, key: str, timeout: float, policy: Policy) -> tuple[CrossLock | None, Any]:
+    """Take ``key``'s cross-process lock, or return the entry someone else stored meanwhile."""
+    try:
+        lock = _make_lock(store, key)
+        if lock is None or lock.try_acquire():
+            return lock, MISS
+    except Exception as exc:
+        policy.backend_failed(store.backend, "lock", exc)
+        return None, MISS
+    deadline = time.monotonic() + timeout
+    for delay in poll_delays():
+        entry = store.load(key, policy)
+        if entry is not MISS or time.monotonic() >= deadline:
+            return None, entry
+        time.sleep(delay)
+        try:
+            if lock.try_acquire():
+                return lock, store.load(key, policy)  # the holder may have stored just before releasing
+        except Exception as exc:
+            policy.backend_failed(store.backend, "lock", exc)
+            return None, MISS
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def aacquire(store: Any, key: str, timeout: float, policy: Policy) -> tuple[CrossLock | None, Any]:
+    """Async :func:`acquire`."""
+    try:
+        lock = _make_lock(store, key)
+        if lock is None or await lock.atry_acquire():
+            return lock, MISS
+    except Exception as exc:
+        policy.backend_failed(store.backend, "lock", exc)
+        return None, MISS
+    deadline = time.monotonic() + timeout
+    for delay in poll_delays():
+        entry = await store.aload(key, policy)
+        if entry is not MISS or time.monotonic() >= deadline:
+            return None, entry
+        await asyncio.sleep(delay)
+        try:
+            if await lock.atry_acquire():
+                return lock, await store.aload(key, policy)  # the holder may have stored just before releasing
+        except Exception as exc:
+            policy.backend_failed(store.backend, "lock", exc)
+            return None, MISS
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def release(lock: CrossLock | None) -> None:
+    """Release a held lock (errors are swallowed: the lease or the kernel frees it anyway)."""
+    if lock is not None:
+        try:
+            lock.release()
+        except Exception:
+            pass
+
+
+async def arelease(lock: CrossLock | None) -> None:
+    """Async :func:`release`."""
+    if lock is not None:
+        try:
+            await lock.arelease()
+        except Exception:
+            pass
