@@ -45,6 +45,7 @@ from memo.exceptions import (
 
 if TYPE_CHECKING:
     from memo.backends.file import FileBackend
+    from memo.backends.redis import RedisBackend
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,7 @@ __all__ = [
     "MemoError",
     "MemoWarning",
     "MemoryBackend",
+    "RedisBackend",
     "SerializationError",
     "__version__",
     "cache",
@@ -79,11 +81,15 @@ __all__ = [
     "register_hasher",
 ]
 
-_LAZY = {"FileBackend": "memo.backends.file"}
+_LAZY = {"FileBackend": "memo.backends.file", "RedisBackend": "memo.backends.redis"}
 
 
 def __getattr__(name: str) -> Any:
     """Import backends with optional or heavy dependencies only when first used."""
+    if name == "testing":  # the contract suite imports pytest: load it only on request
+        import importlib
+
+        return importlib.import_module("memo.testing")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'memo' has no attribute {name!r}")

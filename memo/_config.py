@@ -99,8 +99,13 @@ def resolve_backend(spec: object) -> Any:
 
         path = unquote(urlparse(url).path) if "://" in url else None
         return FileBackend(path or None)
+    if scheme in ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster"):
+        from memo.backends.redis import RedisBackend
+
+        return RedisBackend(url)
     raise ConfigurationError(
-        f"unknown backend {spec!r}: use 'memory', 'file', 'file:///absolute/dir', or pass a backend object"
+        f"unknown backend {spec!r}: use 'memory', 'file', 'file:///absolute/dir', "
+        "'redis://host:port/db', 'rediss://...', 'redis+cluster://host:port', or pass a backend object"
     )
 
 

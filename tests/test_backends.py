@@ -1,0 +1,245 @@
+"""The three built-in backends: the shared contract, and the same decorator behaviour on each."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import memo
+from memo.testing import BackendContract
+
+
+class TestMemoryContract(BackendContract):
+    """MemoryBackend satisfies the storage protocol."""
+
+    @pytest.fixture
+    def backend(self) -> Any:
+        return memo.MemoryBackend()
+
+
+class TestFileContract(BackendContract):
+    """FileBackend satisfies the storage protocol."""
+
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> Iterator[Any]:
+        b = memo.FileBackend(tmp_path / "c")
+        yield b
+        b.close()
+
+
+class TestRedisContract(BackendContract):
+    """RedisBackend on a real server satisfies the storage protocol."""
+
+    @pytest.fixture
+    def backend(self, redis_backend: Any) -> Any:
+        return redis_backend
+
+
+class TestRedisClusterContract(BackendContract):
+    """RedisBackend on a real three-master cluster satisfies the storage protocol."""
+
+    @pytest.fixture
+    def backend(self, redis_cluster: str, redis_prefix: str) -> Iterator[Any]:
+        b = memo.RedisBackend(redis_cluster, prefix=redis_prefix)
+        yield b
+        b.clear()
+        b.close()
+
+
+@pytest.fixture(params=["memory", "file", "redis"])
+def any_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Each built-in backend in turn."""
+    if request.param == "memory":
+        yield memo.MemoryBackend()
+    elif request.param == "file":
+        b = memo.FileBackend(tmp_path / "c")
+        yield b
+        b.close()
+    else:
+        yield request.getfixturevalue("redis_backend")
+
+
+def test_none_results_are_cached(any_backend: Any) -> None:
+    """A None result is stored and served as a hit on every backend."""
+    calls: list[int] = []
+
+    @memo.cache(backend=any_backend)
+    def nothing(x: int) -> None:
+        calls.append(x)
+
+    assert nothing(1) is None
+    assert nothing(1) is None
+    assert calls == [1]
+
+
+def test_ttl_through_the_decorator(any_backend: Any) -> None:
+    """A ttl'd entry is recomputed after it expires, on every backend."""
+    calls: list[int] = []
+
+    @memo.cache(backend=any_backend, ttl=0.3)
+    def v(x: int) -> int:
+        calls.append(x)
+        return x
+
+    v(1)
+    v(1)
+    time.sleep(0.5)
+    v(1)
+    assert calls == [1, 1]
+
+
+def test_entries_delete_clear_alike(any_backend: Any) -> None:
+    """cache_entries, cache_delete and cache_clear behave the same on every backend."""
+
+    @memo.cache(backend=any_backend, ttl=60)
+    def v(x: int, tag: str = "t") -> list[int]:
+        return [x] * 10
+
+    v(1)
+    v(2)
+    entries = sorted(v.cache_entries(), key=lambda e: e.args)
+    assert [e.args for e in entries] == ["x=1, tag='t'", "x=2, tag='t'"]
+    assert all(e.size > 0 and e.expires is not None and e.key.startswith("default:") for e in entries)
+    assert v.cache_delete(1) is True
+    assert v.cache_delete(1) is False
+    assert v.cache_clear() == 1
+    assert v.cache_entries() == []
+
+
+async def test_async_function_on_each_backend(any_backend: Any) -> None:
+    """An async cached function hits on every backend through the native async twins."""
+    calls: list[int] = []
+
+    @memo.cache(backend=any_backend)
+    async def v(x: int) -> dict[str, int]:
+        calls.append(x)
+        await asyncio.sleep(0)
+        return {"x": x}
+
+    assert await v(3) == {"x": 3}
+    assert await v(3) == {"x": 3}
+    assert calls == [3]
+    assert await v.acache_clear() == 1
+
+
+def test_foreign_redis_keys_survive_every_clear(redis_url: str, redis_prefix: str) -> None:
+    """Keys outside memo's prefix, in the same db, survive cache_clear, memo.clear and backend.clear."""
+    import redis
+
+    raw = redis.Redis.from_url(redis_url)
+    raw.set("foreign:key", b"keep")
+    raw.set("memo-not-mine", b"keep")
+    backend = memo.RedisBackend(redis_url, prefix=redis_prefix)
+
+    @memo.cache(backend=backend)
+    def v(x: int) -> int:
+        return x
+
+    v(1)
+    v.cache_clear()
+    memo.clear()
+    memo.clear(namespace="default")
+    backend.clear()
+    assert raw.get("foreign:key") == b"keep"
+    assert raw.get("memo-not-mine") == b"keep"
+    raw.delete("foreign:key", "memo-not-mine")
+    raw.close()
+    backend.close()
+
+
+def test_glob_characters_in_prefix_are_escaped(redis_url: str) -> None:
+    """A prefix with glob characters clears only itself, not keys the pattern would match."""
+    import redis
+
+    raw = redis.Redis.from_url(redis_url)
+    raw.set("memo-X:victim", b"keep")
+    backend = memo.RedisBackend(redis_url, prefix="memo-?:")
+    backend.set("k", b"v")
+    assert backend.clear() == 1
+    assert raw.get("memo-X:victim") == b"keep"
+    raw.delete("memo-X:victim")
+    raw.close()
+    backend.close()
+
+
+def test_foreign_file_in_cache_dir_survives_every_clear(tmp_path: Path) -> None:
+    """A file memo did not write in its directory survives every clear."""
+    directory = tmp_path / "c"
+    backend = memo.FileBackend(directory)
+
+    @memo.cache(backend=backend)
+    def v(x: int) -> int:
+        return x
+
+    v(1)
+    foreign = directory / "notes.txt"
+    foreign.write_text("mine")
+    v.cache_clear()
+    memo.clear()
+    backend.clear()
+    assert foreign.read_text() == "mine"
+    backend.close()
+
+
+def _run(code: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+CROSS = """
+import sys, memo
+@memo.cache(backend=sys.argv[1], version="1")
+def make(n):
+    class Point:
+        def __init__(self, x): self.x = x
+        def norm(self): return abs(self.x)
+    k = n + 1
+    if sys.argv[2] == "consumer":
+        raise SystemExit("body ran in the consumer: expected a hit")
+    return {"point": Point(-n), "fn": lambda y: y * k}
+r = make(4)
+print(r["point"].norm(), r["fn"](2))
+"""
+
+
+@pytest.mark.parametrize("kind", ["file", "redis"])
+def test_cross_process_hit_with_local_classes_and_lambdas(kind: str, tmp_path: Path, request: Any) -> None:
+    """A result holding a locally defined class and a lambda computed in one process is a hit in another."""
+    if kind == "file":
+        url = (tmp_path / "c").as_uri()
+    else:
+        url = request.getfixturevalue("redis_url")
+        subprocess.run([sys.executable, "-c", f"import memo; memo.RedisBackend({url!r}).clear()"], check=True)
+    assert _run(CROSS, url, "producer") == "4 10"
+    assert _run(CROSS, url, "consumer") == "4 10"
+
+
+def test_missing_redis_package_says_what_to_install() -> None:
+    """Without redis installed, a redis URL raises ConfigurationError with the pip command."""
+    code = "import sys; sys.modules['redis'] = None\nimport memo\ntry:\n    memo.RedisBackend('redis://x')\n"
+    code += "except memo.ConfigurationError as e:\n    print(e)"
+    assert "pip install 'memo-cache[redis]'" in _run(code)
+
+
+def test_backend_urls_resolve(tmp_path: Path, redis_url: str) -> None:
+    """memory, file:///dir and redis:// URLs make the matching backends; MEMO_BACKEND sets the default."""
+    from memo._config import resolve_backend
+
+    assert isinstance(resolve_backend("memory"), memo.MemoryBackend)
+    fb = resolve_backend((tmp_path / "x").as_uri())
+    assert isinstance(fb, memo.FileBackend)
+    assert fb.directory == tmp_path / "x"
+    assert isinstance(resolve_backend(redis_url), memo.RedisBackend)
+    code = "import memo; print(type(memo.get_default_backend()).__name__)"
+    env = dict(os.environ, MEMO_BACKEND=(tmp_path / "y").as_uri())
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "FileBackend"
