@@ -9,7 +9,6 @@ import weakref
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 from memo.exceptions import ConfigurationError
 
@@ -95,6 +94,8 @@ def resolve_backend(spec: object) -> Any:
 
         return MemoryBackend()
     if url.lower() == "file" or scheme == "file":
+        from urllib.parse import unquote, urlparse
+
         from memo.backends.file import FileBackend
 
         path = unquote(urlparse(url).path) if "://" in url else None

@@ -11,9 +11,11 @@ import inspect
 import threading
 import time
 import warnings
-from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 from memo import _config
 from memo._hashing import hash_arguments
@@ -179,6 +181,8 @@ class Flights:
             flight = self._flights.get(key)
             if flight is not None:
                 return flight, False
+            from concurrent.futures import Future  # loaded on the first miss, not at import
+
             flight = Future()
             flight.set_running_or_notify_cancel()  # followers can never cancel it
             self._flights[key] = flight

@@ -6,8 +6,6 @@ steps of ``_core``; a change to one is made to the other.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import functools
 import inspect
 import time
@@ -36,7 +34,6 @@ __all__ = ["AsyncCachedFunction", "CachedFunction", "cache"]
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
-_WAIT_TIMEOUTS = (concurrent.futures.TimeoutError, asyncio.TimeoutError, TimeoutError)
 
 
 class CachedFunction(Protocol[P, R]):
@@ -177,12 +174,14 @@ def _sync_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refres
         return entry.value
     flight, leader = c.flights.join(key) if c.opts.lock and not refresh else (None, True)
     while not leader:
+        from concurrent.futures import TimeoutError as FuturesTimeout  # only followers get here
+
         try:
             value, duration = flight.result(timeout=c.opts.lock_timeout)  # type: ignore[union-attr]
         except ABANDONED:
             flight, leader = c.flights.join(key)
             continue
-        except _WAIT_TIMEOUTS:
+        except (FuturesTimeout, TimeoutError):
             flight, leader = None, True  # waited long enough: compute alone
             break
         c.stats.hit(duration)
@@ -217,6 +216,8 @@ def _sync_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refres
 
 
 async def _async_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False) -> Any:
+    import asyncio  # already loaded by the running loop; not imported at `import memo`
+
     key = c.keys.key(args, kwargs)
     store = c.store()
     seen = c.flights.completed
@@ -226,12 +227,14 @@ async def _async_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any],
         return entry.value
     flight, leader = c.flights.join(key) if c.opts.lock and not refresh else (None, True)
     while not leader:
+        from concurrent.futures import TimeoutError as FuturesTimeout  # only followers get here
+
         try:
             value, duration = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(flight)), c.opts.lock_timeout)  # type: ignore[arg-type]
         except ABANDONED:
             flight, leader = c.flights.join(key)
             continue
-        except _WAIT_TIMEOUTS:
+        except (FuturesTimeout, TimeoutError, asyncio.TimeoutError):
             flight, leader = None, True  # waited long enough: compute alone
             break
         c.stats.hit(duration)

@@ -2,8 +2,8 @@
 
 While a backend is down, every call would otherwise wait for its own connect timeout.
 The breaker opens on a failure for ``0.5 s``, doubling per consecutive failure up to
-``30 s``; when the pause is over, calls try the backend again (half-open) and the first
-success closes the breaker.
+``5 s``; when the pause is over, one call probes the backend (half-open) while the
+others keep skipping it, and the first success closes the breaker.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 __all__ = ["Breaker", "breaker_for"]
 
 _FIRST_PAUSE = 0.5
-_MAX_PAUSE = 30.0
+_MAX_PAUSE = 5.0
+_PROBE = 2.0  # how long one half-open probe may take before another caller probes
 
 
 class Breaker:
@@ -30,8 +31,17 @@ class Breaker:
         self.open_until = 0.0
 
     def allow(self) -> bool:
-        """True when the backend may be tried now."""
-        return not self.failures or time.monotonic() >= self.open_until
+        """True when the backend may be tried now: closed, or this caller is the one probe."""
+        if not self.failures:
+            return True
+        now = time.monotonic()
+        if now < self.open_until:
+            return False
+        with self._lock:
+            if now < self.open_until:
+                return False
+            self.open_until = now + _PROBE  # the others skip while this probe runs
+            return True
 
     def succeeded(self) -> None:
         """Close the breaker after a successful call."""

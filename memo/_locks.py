@@ -9,14 +9,14 @@ lease expires after ``lease`` seconds unless the live holder keeps extending it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import hashlib
 import os
-import secrets
 import threading
-from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import asyncio
+    from pathlib import Path
 
 __all__ = ["CrossLock", "FileLock", "RedisLock", "poll_delays"]
 
@@ -49,6 +49,8 @@ class FileLock:
     """``flock`` on ``<directory>/<sha256(key)>.lock``: released by the kernel if the holder dies."""
 
     def __init__(self, directory: Path, key: str) -> None:
+        import hashlib
+
         digest = hashlib.sha256(key.encode()).hexdigest()[:40]
         self.path = directory / f"{digest}.lock"
         self._fd: int | None = None
@@ -104,7 +106,7 @@ class RedisLock:
         self._aclient = aclient  # a callable returning the current loop's async client
         self.key = key
         self.lease_ms = max(100, int(lease * 1000))
-        self.token = secrets.token_hex(16)
+        self.token = os.urandom(16).hex()
         self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
@@ -133,6 +135,8 @@ class RedisLock:
 
     async def atry_acquire(self) -> bool:
         """Async :meth:`try_acquire`, extending the lease from a task on this loop."""
+        import asyncio
+
         client = self._aclient()
         if not await client.set(self.key, self.token, nx=True, px=self.lease_ms):
             return False
@@ -140,6 +144,8 @@ class RedisLock:
         return True
 
     async def _akeep_alive(self, client: Any) -> None:
+        import asyncio
+
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
             try:

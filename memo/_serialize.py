@@ -15,8 +15,6 @@ reads the metadata only.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import pickle
 import struct
@@ -25,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import cloudpickle
 import xxhash
 
 __all__ = ["Entry", "RecordError", "dumps_record", "loads_record", "read_meta"]
@@ -69,6 +66,9 @@ class Entry:
 
 
 def _sign(secret: bytes, parts: Sequence[bytes | memoryview]) -> bytes:
+    import hashlib
+    import hmac
+
     mac = hmac.new(secret, digestmod=hashlib.sha256)
     for part in parts:
         mac.update(part)
@@ -77,6 +77,8 @@ def _sign(secret: bytes, parts: Sequence[bytes | memoryview]) -> bytes:
 
 def dumps_record(entry: Entry, secret: bytes | None = None) -> bytes:
     """Serialize an entry to record bytes; raises pickling errors as they come."""
+    import cloudpickle  # imported on first store, not at `import memo`
+
     buffers: list[pickle.PickleBuffer] = []
     main = cloudpickle.dumps(entry.value, protocol=5, buffer_callback=buffers.append)
     raws = [b.raw() for b in buffers]
@@ -122,7 +124,7 @@ def _split(
     if verify:
         covered = [view[: _HEADER.size], view[offset:]]
         expected = _sign(secret, covered) if secret is not None else None if signed else _checksum(covered)
-        if expected is not None and not hmac.compare_digest(check, expected):
+        if expected is not None and not _same(check, expected):
             raise RecordError("record signature does not match" if signed else "record checksum does not match")
     if len(view) < offset + meta_len:
         raise RecordError("record truncated in its metadata")
@@ -133,6 +135,12 @@ def _split(
     if not isinstance(meta, dict):
         raise RecordError("record metadata is not an object")
     return meta, view, offset + meta_len
+
+
+def _same(a: bytes, b: bytes) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a, b)
 
 
 def read_meta(data: bytes | bytearray | memoryview) -> dict[str, Any]:

@@ -12,7 +12,6 @@ Backend failures never escape as such: they go to the function's :class:`Policy`
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from typing import Any
 
@@ -220,6 +219,8 @@ class Store:
         method = getattr(self.backend, async_name, None)
         if method is not None:
             return await method(*args)
+        import asyncio
+
         return await asyncio.to_thread(getattr(self.backend, sync_name), *args)
 
     def _dump(self, entry: Entry, policy: Policy) -> bytes | None:

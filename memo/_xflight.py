@@ -9,7 +9,6 @@ backend failed (the policy has been told).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -64,7 +63,7 @@ async def aacquire(store: Any, key: str, timeout: float, policy: Policy) -> tupl
         entry = await store.aload(key, policy)
         if entry is not MISS or time.monotonic() >= deadline:
             return None, entry
-        await asyncio.sleep(delay)
+        await _sleep(delay)
         try:
             if await lock.atry_acquire():
                 return lock, await store.aload(key, policy)  # the holder may have stored just before releasing
@@ -72,6 +71,12 @@ async def aacquire(store: Any, key: str, timeout: float, policy: Policy) -> tupl
             policy.backend_failed(store.backend, "lock", exc)
             return None, MISS
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _sleep(delay: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(delay)
 
 
 def release(lock: CrossLock | None) -> None:

@@ -7,9 +7,8 @@ I/O override them (the shape of Django's cache ``BaseCache``).
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
-from typing import Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 __all__ = ["AsyncBackend", "Backend", "BaseBackend"]
 
@@ -73,6 +72,15 @@ class AsyncBackend(Protocol):
         """Async :meth:`Backend.close`."""
 
 
+_T = TypeVar("_T")
+
+
+async def _to_thread(func: Callable[..., _T], /, *args: Any) -> _T:
+    import asyncio  # loaded already by the running loop; kept out of `import memo`
+
+    return await asyncio.to_thread(func, *args)
+
+
 class BaseBackend:
     """Base class for backends: write the sync methods, inherit the async twins.
 
@@ -111,28 +119,28 @@ class BaseBackend:
 
     async def aget(self, key: str) -> bytes | None:
         """:meth:`get` in a worker thread."""
-        return await asyncio.to_thread(self.get, key)
+        return await _to_thread(self.get, key)
 
     async def aset(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """:meth:`set` in a worker thread."""
-        await asyncio.to_thread(self.set, key, value, ttl)
+        await _to_thread(self.set, key, value, ttl)
 
     async def adelete(self, key: str) -> bool:
         """:meth:`delete` in a worker thread."""
-        return await asyncio.to_thread(self.delete, key)
+        return await _to_thread(self.delete, key)
 
     async def aclear(self, prefix: str = "") -> int:
         """:meth:`clear` in a worker thread."""
-        return await asyncio.to_thread(self.clear, prefix)
+        return await _to_thread(self.clear, prefix)
 
     async def akeys(self, prefix: str = "") -> AsyncIterator[str]:
         """:meth:`keys`, listed in a worker thread."""
-        for key in await asyncio.to_thread(lambda: list(self.keys(prefix))):
+        for key in await _to_thread(lambda: list(self.keys(prefix))):
             yield key
 
     async def aclose(self) -> None:
         """:meth:`close` in a worker thread."""
-        await asyncio.to_thread(self.close)
+        await _to_thread(self.close)
 
     def __enter__(self) -> BaseBackend:
         return self
