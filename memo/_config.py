@@ -29,6 +29,9 @@ __all__ = [
 ON_ERROR_CHOICES = ("warn", "raise", "ignore")
 
 
+UNREAD: Any = type("Unread", (), {"__repr__": lambda self: "UNREAD"})()
+
+
 class _State:
     """Mutable process defaults; read on every call, so reads must stay cheap."""
 
@@ -37,7 +40,7 @@ class _State:
         self.backend: Any = None  # resolved lazily from MEMO_BACKEND
         self.ttl: float | None = None
         self.on_error: str = "warn"
-        self.secret: bytes | None = None
+        self.secret: Any = UNREAD  # MEMO_SECRET is read on first use
         self.enabled: bool = os.environ.get("MEMO_DISABLE", "").strip().lower() not in ("1", "true", "yes", "on")
         self.registry: weakref.WeakValueDictionary[str, CachedFunction[..., Any]] = weakref.WeakValueDictionary()
 
@@ -166,9 +169,12 @@ def configure(
             state.secret = normalize_secret(secret)
 
 
-def env_secret() -> bytes | None:
-    """``MEMO_SECRET`` from the environment, if set."""
-    return normalize_secret(os.environ.get("MEMO_SECRET") or None)
+def current_secret() -> bytes | None:
+    """The process signing key: ``configure(secret=...)``, else ``MEMO_SECRET`` (read once)."""
+    secret = state.secret
+    if secret is UNREAD:
+        secret = state.secret = normalize_secret(os.environ.get("MEMO_SECRET") or None)
+    return secret  # type: ignore[no-any-return]
 
 
 def enable() -> None:

@@ -8,6 +8,8 @@ I/O (backend calls, running the body) and call into these steps in the same orde
 from __future__ import annotations
 
 import inspect
+import itertools
+import marshal
 import threading
 import time
 import warnings
@@ -32,7 +34,8 @@ __all__ = ["MISS", "CacheInfo", "EntryInfo", "Flights", "Policy", "Stats"]
 
 MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__bool__": lambda self: False})()
 _WARN_INTERVAL = 60.0
-_FAST_ATOMS = frozenset({int, str, bytes, bool, type(None)})
+_DEFAULT_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
+_marshal = marshal.dumps
 
 
 class CacheInfo(NamedTuple):
@@ -70,19 +73,30 @@ class EntryInfo:
 
 
 class Stats:
-    """Thread-safe counters behind :class:`CacheInfo`."""
+    """Counters behind :class:`CacheInfo`.
 
-    __slots__ = ("errors", "hits", "lock", "misses", "stores", "time_saved")
+    The hit counter is an ``itertools.count`` (one atomic C call, exact under threads);
+    the other counters change off the hot path and take a lock. ``time_saved`` is added
+    without a lock to keep hits cheap, so two threads hitting in the same instant can
+    rarely drop one hit's duration from it.
+    """
+
+    __slots__ = ("_hits", "errors", "lock", "misses", "stores", "time_saved")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.hits = self.misses = self.errors = self.stores = 0
+        self._hits = itertools.count()
+        self.misses = self.errors = self.stores = 0
         self.time_saved = 0.0
 
     def hit(self, duration: float) -> None:
-        with self.lock:
-            self.hits += 1
-            self.time_saved += duration
+        next(self._hits)
+        self.time_saved += duration
+
+    @property
+    def hits(self) -> int:
+        """Hits so far (reads the counter without advancing it)."""
+        return int(repr(self._hits)[6:-1])  # "count(N)"
 
     def add(self, misses: int = 0, errors: int = 0, stores: int = 0) -> None:
         with self.lock:
@@ -96,7 +110,8 @@ class Stats:
 
     def reset(self) -> None:
         with self.lock:
-            self.hits = self.misses = self.errors = self.stores = 0
+            self._hits = itertools.count()
+            self.misses = self.errors = self.stores = 0
             self.time_saved = 0.0
 
 
@@ -223,7 +238,13 @@ def short_repr(value: object, limit: int = 80) -> str:
 
 
 class KeyMaker:
-    """Binds call arguments and hashes them into ``namespace:function:version:digest`` keys."""
+    """Binds call arguments and hashes them into ``namespace:function:version:digest`` keys.
+
+    Hits skip binding and hashing through a bounded map from the call's ``marshal`` bytes
+    to its key. ``marshal`` writes type-exact bytes (1, 1.0 and True differ, so do 0.0
+    and -0.0) and refuses subclasses and other objects, so equal bytes mean an equal call;
+    an equal call with other bytes (kwargs in another order) just takes the full path.
+    """
 
     __slots__ = ("_closure_digest", "_fast", "_fast_ok", "_ignore", "_key_fn", "_sig", "func", "prefix")
 
@@ -236,8 +257,8 @@ class KeyMaker:
         self._closure_digest: str | None = None if getattr(func, "__closure__", None) else ""
         defaults = [p.default for p in self._sig.parameters.values() if p.default is not p.empty]
         # The raw-call -> key memo is sound only when the key depends on the call alone.
-        self._fast_ok = key_fn is None and all(type(d) in _FAST_ATOMS for d in defaults)
-        self._fast: dict[tuple[Any, ...], str] = {}
+        self._fast_ok = key_fn is None and all(type(d) in _DEFAULT_ATOMS for d in defaults)
+        self._fast: dict[bytes, str] = {}
 
     def check_ignore(self, ignore: tuple[str, ...]) -> None:
         params = self._sig.parameters
@@ -272,12 +293,17 @@ class KeyMaker:
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The cache key of a call."""
         fast = None
-        if self._fast_ok:
-            fast = _fast_call_key(args, kwargs)
-            if fast is not None:
+        if self._fast_ok:  # _fast_call_key, inlined: this is the hit path
+            try:
+                fast = _marshal((args, kwargs) if kwargs else args)
+            except ValueError:
+                pass
+            else:
                 found = self._fast.get(fast)
                 if found is not None:
                     return found
+                if len(fast) > 512:
+                    fast = None
         key = self.prefix + self._digest(args, kwargs)
         if fast is not None:
             if len(self._fast) >= 4096:
@@ -318,29 +344,6 @@ def _cell_value(cell: Any, func: Any) -> object:
     if value is func or wrapped is func:
         return _EmptyCell  # a recursive nested function refers to itself
     return value
-
-
-def _fast_call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...] | None:
-    """A hashable stand-in for a call of plain atoms (types included), else None."""
-    types_ = tuple(map(type, args))
-    if kwargs:
-        values = tuple(kwargs.values())
-        types_ += tuple(map(type, values))
-        call: tuple[Any, ...] = (args, tuple(kwargs), values, types_)
-        scan = args + values
-    else:
-        call = (args, types_)
-        scan = args
-    if _FAST_ATOMS.issuperset(types_):
-        return call
-    for value in scan:  # floats qualify unless 0.0/-0.0 or NaN, which == cannot tell apart
-        t = type(value)
-        if t is float:
-            if not value or value != value:
-                return None
-        elif t not in _FAST_ATOMS:
-            return None
-    return call
 
 
 def make_entry(value: Any, duration: float, name: str, args: str, version: str, ttl: float | None) -> Entry:

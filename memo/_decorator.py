@@ -26,7 +26,7 @@ from memo._core import (
     make_entry,
 )
 from memo._identity import code_fingerprint, function_identity
-from memo._store import Store, store_for
+from memo._store import OBJECT, Store, store_for
 from memo.exceptions import ConfigurationError
 
 __all__ = ["AsyncCachedFunction", "CachedFunction", "cache"]
@@ -135,14 +135,20 @@ class _Cached:
         self.stats = Stats()
         self.policy = Policy(self.name, opts.on_error, self.stats)
         self.flights = Flights()
+        self._last: tuple[Any, Any, Any] = (None, None, None)  # (backend, secret, store) of the last call
 
     def store(self) -> Store:
         """The adapter for this call's backend (the default is looked up now, not at decoration)."""
         backend = self.opts.backend
         if backend is None:
             backend = _config.get_default_backend()
-        secret = self.opts.secret or _config.state.secret or _config.env_secret()
-        return store_for(backend, secret)
+        secret = self.opts.secret or _config.state.secret
+        last = self._last
+        if last[0] is backend and last[1] is secret:
+            return last[2]  # type: ignore[no-any-return]
+        store = store_for(backend, self.opts.secret or _config.current_secret())
+        self._last = (backend, secret, store)
+        return store
 
     def ttl(self) -> float | None:
         return self.opts.ttl if self.opts.ttl is not None else _config.state.ttl
@@ -163,9 +169,9 @@ class _Cached:
 # ---------------------------------------------------------------------------------------
 
 
-def _sync_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False) -> Any:
-    key = c.keys.key(args, kwargs)
-    store = c.store()
+def _sync_call(
+    c: _Cached, key: str, store: Store, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False
+) -> Any:
     store.check_sync()
     seen = c.flights.completed
     entry = MISS if refresh else store.load(key, c.policy)
@@ -215,11 +221,11 @@ def _sync_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refres
             c.flights.leave(key, flight)
 
 
-async def _async_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False) -> Any:
+async def _async_call(
+    c: _Cached, key: str, store: Store, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False
+) -> Any:
     import asyncio  # already loaded by the running loop; not imported at `import memo`
 
-    key = c.keys.key(args, kwargs)
-    store = c.store()
     seen = c.flights.completed
     entry = MISS if refresh else await store.aload(key, c.policy)
     if entry is not MISS:
@@ -268,6 +274,14 @@ async def _async_call(c: _Cached, args: tuple[Any, ...], kwargs: dict[str, Any],
             c.flights.leave(key, flight)
 
 
+def _object_hit(store: Store, key: str) -> Any:
+    """The entry of an object store (MemoryBackend), or None; failures fall back to the full path."""
+    try:
+        return store.backend.get_entry(key)
+    except Exception:
+        return None
+
+
 # ---------------------------------------------------------------------------------------
 # Building the wrapper
 # ---------------------------------------------------------------------------------------
@@ -296,6 +310,8 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
     c = _Cached(func, opts)
     state = _config.state
     is_async = inspect.iscoroutinefunction(func)
+    make_key = c.keys.key
+    stats = c.stats
 
     wrapper: Any
     if is_async:
@@ -304,12 +320,19 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             if not state.enabled:
                 return await func(*args, **kwargs)
-            return await _async_call(c, args, kwargs)
+            key = make_key(args, kwargs)
+            store = c.store()
+            if store.kind is OBJECT:  # memory hit: no pickling, no await, no lock held across I/O
+                entry = _object_hit(store, key)
+                if entry is not None:
+                    stats.hit(entry.duration)
+                    return entry.value
+            return await _async_call(c, key, store, args, kwargs)
 
         wrapper = async_wrapper
 
         async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
-            return await _async_call(c, args, kwargs, refresh=True)
+            return await _async_call(c, make_key(args, kwargs), c.store(), args, kwargs, refresh=True)
 
         async def acache_delete(*args: Any, **kwargs: Any) -> bool:
             return await c.store().adelete(c.keys.key(args, kwargs))
@@ -327,12 +350,19 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
             if not state.enabled:
                 return func(*args, **kwargs)
-            return _sync_call(c, args, kwargs)
+            key = make_key(args, kwargs)
+            store = c.store()
+            if store.kind is OBJECT:  # memory hit: no pickling, no lock held while the body runs
+                entry = _object_hit(store, key)
+                if entry is not None:
+                    stats.hit(entry.duration)
+                    return entry.value
+            return _sync_call(c, key, store, args, kwargs)
 
         wrapper = sync_wrapper
 
         def refresh(*args: Any, **kwargs: Any) -> Any:
-            return _sync_call(c, args, kwargs, refresh=True)
+            return _sync_call(c, make_key(args, kwargs), c.store(), args, kwargs, refresh=True)
 
     def cache_key(*args: Any, **kwargs: Any) -> str:
         return c.keys.key(args, kwargs)

@@ -20,7 +20,7 @@ def _fresh_memo_state() -> Iterator[None]:
     """Every test starts with caching on, default options and a new default memory backend."""
     saved = (_config.state.backend, _config.state.ttl, _config.state.on_error, _config.state.secret)
     _config.state.backend = memo.MemoryBackend()
-    _config.state.ttl, _config.state.on_error, _config.state.secret = None, "warn", None
+    _config.state.ttl, _config.state.on_error, _config.state.secret = None, "warn", _config.UNREAD
     _config.state.enabled = True
     try:
         yield

@@ -104,9 +104,11 @@ def test_redis_killed_mid_traffic(own_server: Server) -> None:
     hits_after = double.cache_info().hits + triple.cache_info().hits
     backend_warnings = [w for w in caught if issubclass(w.category, memo.BackendWarning)]
     calls = len(stalls)
-    print(f"calls={calls} wrong={len(wrong)} exceptions={len(errors)} warnings={len(backend_warnings)} "
-          f"max_stall={max(stalls):.3f}s errors_counted={double.cache_info().errors + triple.cache_info().errors} "
-          f"restart_to_end={time.monotonic() - restarted:.1f}s")
+    print(
+        f"calls={calls} wrong={len(wrong)} exceptions={len(errors)} warnings={len(backend_warnings)} "
+        f"max_stall={max(stalls):.3f}s errors_counted={double.cache_info().errors + triple.cache_info().errors} "
+        f"restart_to_end={time.monotonic() - restarted:.1f}s"
+    )
     assert errors == []
     assert wrong == []
     assert calls > 1000

@@ -79,8 +79,19 @@ class MemoryBackend(BaseBackend):
     # -- objects (memo's hot path) ---------------------------------------------------
     def get_entry(self, key: str) -> Entry | None:
         """The cached entry itself (no copy, no unpickling), or ``None``."""
-        item = self._get(key)
-        if item is None or isinstance(item, Entry):
+        # Lock-free read: dict.get and OrderedDict.move_to_end are single atomic operations.
+        slot = self._data.get(key)
+        if slot is None:
+            return None
+        if slot.expires is not None and slot.expires <= time.monotonic():
+            self._drop_expired(key, slot)
+            return None
+        try:
+            self._data.move_to_end(key)
+        except KeyError:  # evicted by another thread in between: the entry is still valid to return
+            pass
+        item = slot.item
+        if isinstance(item, Entry):
             return item
         try:
             return loads_record(item)
@@ -175,6 +186,12 @@ class MemoryBackend(BaseBackend):
     @staticmethod
     def _expired(slot: _Slot, now: float) -> bool:
         return slot.expires is not None and slot.expires <= now
+
+    def _drop_expired(self, key: str, slot: _Slot) -> None:
+        with self._lock:
+            if self._data.get(key) is slot:
+                del self._data[key]
+                self._bytes -= slot.size
 
     def _get(self, key: str) -> Entry | bytes | None:
         with self._lock:
