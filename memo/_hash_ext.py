@@ -20,6 +20,7 @@ def array_digest(a: Any) -> bytes:
     """xxh3_128 of an ndarray's logical content in C order (internal)."""
     import numpy as np
 
+    a = np.asarray(a)  # plain ndarray view of subclasses (masked, matrix): no copy
     if a.flags.c_contiguous:
         flat: Any = a.reshape(-1).view(np.uint8)
         return buffer_digest(memoryview(flat) if a.size else memoryview(b""))

@@ -180,6 +180,9 @@ def canon(obj: object, path: list[int]) -> object:
             path.pop()
         return items if t is list else tuple(items)
     if t is dict:
+        # Fast path: atom values under keys already seen in sorted order pickle as they are.
+        if _ATOMS.issuperset(map(type, obj.values())) and _key_order.get(tuple(obj), ()) is None:  # type: ignore[attr-defined]
+            return obj
         oid = id(obj)
         if oid in path:
             raise _Unhashable(obj, "it contains itself (a recursive structure)")

@@ -1,0 +1,119 @@
+"""Property tests: equal values give equal keys, different values (even by type only) differ."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import memo
+
+atoms = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.binary(max_size=8),
+)
+hashable = st.recursive(
+    atoms,
+    lambda inner: st.one_of(st.tuples(inner, inner), st.frozensets(atoms, max_size=4)),
+    max_leaves=6,
+)
+values = st.recursive(
+    atoms,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.tuples(inner, inner),
+        st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=4),
+        st.sets(hashable, max_size=4),
+        st.frozensets(hashable, max_size=4),
+    ),
+    max_leaves=12,
+)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def strict_equal(a: Any, b: Any) -> bool:
+    """Equality that also requires equal types everywhere and compares floats by bits."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a) and _same_key_types(a, b)
+    if isinstance(a, (set, frozenset)):
+        return len(a) == len(b) and all(any(strict_equal(x, y) for y in b) for x in a)
+    return bool(a == b)
+
+
+def _same_key_types(a: dict[Any, Any], b: dict[Any, Any]) -> bool:
+    types_b = {k: type(k) for k in b}
+    return all(types_b.get(k) is type(k) for k in a)
+
+
+def _rebuilt(v: Any) -> Any:
+    """An equal value built anew: dicts reversed in insertion order, containers copied."""
+    if isinstance(v, dict):
+        return {k: _rebuilt(v[k]) for k in reversed(list(v))}
+    if isinstance(v, list):
+        return [_rebuilt(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_rebuilt(x) for x in v)
+    if isinstance(v, (set, frozenset)):
+        return type(v)(_rebuilt(x) for x in v)
+    return pickle.loads(pickle.dumps(v))
+
+
+@SETTINGS
+@given(values)
+def test_equal_values_equal_keys(v: Any) -> None:
+    """A value and an equal one rebuilt in another dict order hash alike."""
+    assert memo.hash_value(v) == memo.hash_value(_rebuilt(v))
+
+
+@SETTINGS
+@given(values, values)
+def test_different_values_different_keys(a: Any, b: Any) -> None:
+    """Values that are not strictly equal (types included) never share a digest."""
+    if not strict_equal(a, b):
+        assert memo.hash_value(a) != memo.hash_value(b)
+
+
+@SETTINGS
+@given(st.integers(min_value=-(2**53), max_value=2**53))
+def test_type_only_differences(n: int) -> None:
+    """n, float(n), and bool (where equal) never collide; nor do a list and a tuple of it."""
+    assert memo.hash_value(n) != memo.hash_value(float(n))
+    assert memo.hash_value([n]) != memo.hash_value((n,))
+    if n in (0, 1):
+        assert memo.hash_value(n) != memo.hash_value(bool(n))
+
+
+def test_digests_identical_in_another_process_with_another_seed() -> None:
+    """A batch of generated values hashes identically in a process with another PYTHONHASHSEED."""
+    batch: list[Any] = []
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(values)
+    def collect(v: Any) -> None:
+        batch.append(v)
+
+    collect()
+    here = [memo.hash_value(v) for v in batch]
+    code = "import pickle, sys, memo\n"
+    code += "print(pickle.dumps([memo.hash_value(v) for v in pickle.load(sys.stdin.buffer)]).hex())"
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=pickle.dumps(batch), env=env, capture_output=True, check=True
+    )
+    assert pickle.loads(bytes.fromhex(out.stdout.decode().strip())) == here
