@@ -181,7 +181,8 @@ def canon(obj: object, path: list[int]) -> object:
         return items if t is list else tuple(items)
     if t is dict:
         # Fast path: atom values under keys already seen in sorted order pickle as they are.
-        if _ATOMS.issuperset(map(type, obj.values())) and _key_order.get(tuple(obj), ()) is None:  # type: ignore[attr-defined]
+        mapping: dict[Any, Any] = obj  # type: ignore[assignment]
+        if _ATOMS.issuperset(map(type, mapping.values())) and _key_order.get(tuple(mapping), ()) is None:
             return obj
         oid = id(obj)
         if oid in path:
