@@ -3,14 +3,14 @@
 A record is a small binary header, JSON metadata, then a cloudpickle payload written
 with pickle protocol 5 so large buffers (numpy, pandas) go out of band::
 
-    b"MEMO" | format version (1 byte) | flags (1 byte) | meta length (4 bytes, big-endian)
+    b"MEMO" | format (1 byte) | flags (1 byte) | parts N (2 bytes) | meta length (4 bytes)
+    | compute duration (8-byte float) | N part lengths (8 bytes each, big-endian)
     | check: HMAC-SHA256 (32 bytes) when signed, else xxh3-128 (16 bytes)
     | meta JSON | main pickle | buffer 1 | ...
 
-The check covers everything after it (and the header), so a flipped or missing byte
-anywhere is detected before anything is unpickled. The metadata says how long the main
-pickle and each buffer are, so reading a record slices one memoryview; listing entries
-reads the metadata only.
+The check covers everything but itself, so a flipped or missing byte anywhere is
+detected before anything is unpickled. A hit reads only the binary header and slices one
+memoryview (no JSON); listing entries reads only the head and the JSON metadata.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import struct
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import xxhash
 
@@ -30,7 +30,7 @@ __all__ = ["Entry", "RecordError", "dumps_record", "loads_record", "read_meta"]
 MAGIC = b"MEMO"
 FORMAT_VERSION = 1
 _FLAG_SIGNED = 1
-_HEADER = struct.Struct(">4sBBI")
+_HEADER = struct.Struct(">4sBBHId")  # magic, format, flags, parts, meta length, duration
 _SIG_LEN = 32
 _SUM_LEN = 16
 
@@ -82,13 +82,12 @@ def dumps_record(entry: Entry, secret: bytes | None = None) -> bytes:
     buffers: list[pickle.PickleBuffer] = []
     main = cloudpickle.dumps(entry.value, protocol=5, buffer_callback=buffers.append)
     raws = [b.raw() for b in buffers]
-    meta = entry.meta()
-    meta["pickle"] = [len(main), *(r.nbytes for r in raws)]
-    meta["size"] = sum(meta["pickle"])
-    entry.size = meta["size"]
-    meta_bytes = json.dumps(meta, separators=(",", ":")).encode()
+    lengths = [len(main), *(r.nbytes for r in raws)]
+    entry.size = sum(lengths)
+    meta_bytes = json.dumps(entry.meta(), separators=(",", ":")).encode()
     flags = _FLAG_SIGNED if secret else 0
-    header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, len(meta_bytes))
+    header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, len(lengths), len(meta_bytes), entry.duration)
+    header += struct.pack(f">{len(lengths)}Q", *lengths)
     body: list[bytes | memoryview] = [meta_bytes, main, *raws]
     check = _sign(secret, [header, *body]) if secret else _checksum([header, *body])
     return b"".join([header, check, *body])
@@ -101,40 +100,39 @@ def _checksum(parts: Sequence[bytes | memoryview]) -> bytes:
     return h.digest()
 
 
-def _split(
-    data: bytes | bytearray | memoryview, secret: bytes | None, verify: bool = True
-) -> tuple[dict[str, Any], memoryview, int]:
+class _Layout(NamedTuple):
+    view: memoryview
+    duration: float
+    lengths: tuple[int, ...]
+    meta_start: int
+    meta_len: int
+
+
+def _split(data: bytes | bytearray | memoryview, secret: bytes | None, verify: bool = True) -> _Layout:
     view = memoryview(data)
     if len(view) < _HEADER.size:
         raise RecordError("record shorter than its header")
-    magic, version, flags, meta_len = _HEADER.unpack_from(view)
+    magic, version, flags, n_parts, meta_len, duration = _HEADER.unpack_from(view)
     if magic != MAGIC:
         raise RecordError("not a memo record")
     if version != FORMAT_VERSION:
         raise RecordError(f"record format {version}, this memo reads {FORMAT_VERSION}")
-    offset = _HEADER.size
+    head_len = _HEADER.size + 8 * n_parts
     signed = bool(flags & _FLAG_SIGNED)
-    check_len = _SIG_LEN if signed else _SUM_LEN
-    if len(view) < offset + check_len:
-        raise RecordError("record truncated in its check bytes")
-    check = bytes(view[offset : offset + check_len])
-    offset += check_len
+    check_end = head_len + (_SIG_LEN if signed else _SUM_LEN)
+    if not n_parts or len(view) < check_end + meta_len:
+        raise RecordError("record truncated in its header")
+    lengths = struct.unpack_from(f">{n_parts}Q", view, _HEADER.size)
     if secret is not None and not signed:
         raise RecordError("record is not signed but a secret is set")
     if verify:
-        covered = [view[: _HEADER.size], view[offset:]]
+        if check_end + meta_len + sum(lengths) != len(view):
+            raise RecordError("record length does not match its header")
+        covered = [view[:head_len], view[check_end:]]
         expected = _sign(secret, covered) if secret is not None else None if signed else _checksum(covered)
-        if expected is not None and not _same(check, expected):
+        if expected is not None and not _same(bytes(view[head_len:check_end]), expected):
             raise RecordError("record signature does not match" if signed else "record checksum does not match")
-    if len(view) < offset + meta_len:
-        raise RecordError("record truncated in its metadata")
-    try:
-        meta = json.loads(bytes(view[offset : offset + meta_len]))
-    except ValueError as exc:
-        raise RecordError(f"record metadata is not JSON: {exc}") from None
-    if not isinstance(meta, dict):
-        raise RecordError("record metadata is not an object")
-    return meta, view, offset + meta_len
+    return _Layout(view, duration, lengths, check_end, meta_len)
 
 
 def _same(a: bytes, b: bytes) -> bool:
@@ -145,21 +143,26 @@ def _same(a: bytes, b: bytes) -> bool:
 
 def read_meta(data: bytes | bytearray | memoryview) -> dict[str, Any]:
     """Metadata of a record (only its head is needed), without unpickling anything."""
-    meta, _, _ = _split(data, None, verify=False)
+    layout = _split(data, None, verify=False)
+    try:
+        meta = json.loads(bytes(layout.view[layout.meta_start : layout.meta_start + layout.meta_len]))
+    except ValueError as exc:
+        raise RecordError(f"record metadata is not JSON: {exc}") from None
+    if not isinstance(meta, dict):
+        raise RecordError("record metadata is not an object")
     return meta
 
 
 def loads_record(data: bytes | bytearray | memoryview, secret: bytes | None = None) -> Entry:
-    """Parse and verify a record, then unpickle its value; RecordError if it is bad.
+    """Verify a record, then unpickle its value; RecordError if it is bad.
 
+    Only the binary header is parsed on this path (the JSON metadata is for listings).
     Out-of-band buffers are handed to the unpickler as slices of ``data``; when ``data``
     is read-only (``bytes``) they are copied once, so arrays come back writable like a
     freshly computed result. Pass a ``bytearray`` to skip that copy.
     """
-    meta, view, offset = _split(data, secret)
-    lengths = meta.get("pickle")
-    if not isinstance(lengths, list) or not lengths or sum(lengths) != len(view) - offset:
-        raise RecordError("record payload length does not match its metadata")
+    view, duration, lengths, offset, meta_len = _split(data, secret)
+    offset += meta_len
     parts = []
     for length in lengths:
         parts.append(view[offset : offset + length])
@@ -171,16 +174,7 @@ def loads_record(data: bytes | bytearray | memoryview, secret: bytes | None = No
         value = pickle.loads(parts[0], buffers=buffers)
     except Exception as exc:
         raise RecordError(f"record payload cannot be unpickled: {exc}") from None
-    return Entry(
-        value=value,
-        function=str(meta.get("function", "")),
-        args=str(meta.get("args", "")),
-        created=float(meta.get("created") or 0.0),
-        expires=meta.get("expires"),
-        duration=float(meta.get("duration") or 0.0),
-        version=str(meta.get("version", "")),
-        size=int(meta.get("size") or 0),
-    )
+    return Entry(value=value, duration=duration)
 
 
 def now() -> float:

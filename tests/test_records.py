@@ -33,8 +33,9 @@ def test_round_trip_keeps_metadata_and_writable_arrays() -> None:
     entry2 = loads_record(dumps_record(entry))
     assert np.array_equal(entry2.value, entry.value)
     entry2.value[0] = 5.0  # writable like a fresh result
-    assert (entry2.function, entry2.args, entry2.duration) == ("m.f", "x=1", 0.5)
-    assert read_meta(dumps_record(entry)[:300])["function"] == "m.f"
+    assert entry2.duration == 0.5
+    meta = read_meta(dumps_record(entry)[:300])
+    assert (meta["function"], meta["args"], meta["duration"]) == ("m.f", "x=1", 0.5)
 
 
 def _record() -> bytes:
@@ -43,12 +44,18 @@ def _record() -> bytes:
 
 def _mutations(data: bytes) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
-    header, check = 10, 32
+    from memo._serialize import _HEADER
+
+    n_parts = int.from_bytes(data[6:8], "big")
+    header, check = _HEADER.size + 8 * n_parts, 32
     positions = {
         "magic": 0,
         "version": 4,
         "flags": 5,
-        "meta-length": 9,
+        "parts": 7,
+        "meta-length": 11,
+        "duration": 15,
+        "part-length": _HEADER.size + 3,
         "signature": header + 5,
         "meta": header + check + 3,
         "payload": len(data) - 5,
