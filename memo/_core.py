@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 from memo import _config
 from memo._hashing import hash_arguments
-from memo._serialize import Entry, RecordError
+from memo._serialize import Entry
 from memo.exceptions import (
     BackendError,
     BackendWarning,
@@ -108,12 +108,6 @@ class Stats:
         with self.lock:
             return CacheInfo(self.hits, self.misses, self.errors, self.stores, self.time_saved)
 
-    def reset(self) -> None:
-        with self.lock:
-            self._hits = itertools.count()
-            self.misses = self.errors = self.stores = 0
-            self.time_saved = 0.0
-
 
 _last_warned: dict[int, float] = {}
 _warn_lock = threading.Lock()
@@ -166,11 +160,6 @@ class Policy:
                 CacheWriteWarning,
                 stacklevel=4,
             )
-
-
-def bad_record(exc: BaseException) -> bool:
-    """True when an error means the stored record is bad (a miss to heal), not a backend fault."""
-    return isinstance(exc, RecordError)
 
 
 class _Abandoned(Exception):

@@ -58,10 +58,6 @@ class Breaker:
             self.open_until = time.monotonic() + pause
 
 
-class SkippedError(ConnectionError):
-    """The backend was not called: its breaker is open after recent failures."""
-
-
 _breakers: dict[int, tuple[Any, Breaker]] = {}
 _lock = threading.Lock()
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import pickle
 import struct
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -175,8 +174,3 @@ def loads_record(data: bytes | bytearray | memoryview, secret: bytes | None = No
     except Exception as exc:
         raise RecordError(f"record payload cannot be unpickled: {exc}") from None
     return Entry(value=value, duration=duration)
-
-
-def now() -> float:
-    """Wall-clock seconds (one place, so tests can reason about it)."""
-    return time.time()

@@ -103,9 +103,7 @@ def _need_binary() -> str:
     return binary
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[Server]:
-    """A real Redis-compatible server for the whole session."""
+def _server() -> Iterator[Server]:
     binary = _need_binary()
     with tempfile.TemporaryDirectory(prefix="memo-redis-") as workdir:
         server = Server(binary, free_port(), Path(workdir))
@@ -113,6 +111,18 @@ def redis_server() -> Iterator[Server]:
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Server]:
+    """A real Redis-compatible server for the whole session."""
+    yield from _server()
+
+
+@pytest.fixture
+def own_redis_server() -> Iterator[Server]:
+    """A server of one test's own, which the test may kill and restart."""
+    yield from _server()
 
 
 @pytest.fixture

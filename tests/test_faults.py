@@ -7,38 +7,24 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import memo
-from tests.redis_fixtures import Server, _need_binary, free_port
+from tests.redis_fixtures import Server
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def own_server() -> Iterator[Server]:
-    """A Redis server this test may kill and restart (not the shared session one)."""
-    binary = _need_binary()
-    with tempfile.TemporaryDirectory(prefix="memo-fault-") as workdir:
-        server = Server(binary, free_port(), Path(workdir))
-        try:
-            yield server
-        finally:
-            server.stop()
-
-
-def test_redis_killed_mid_traffic(own_server: Server) -> None:
+def test_redis_killed_mid_traffic(own_redis_server: Server) -> None:
     """8 threads and 8 tasks keep getting correct results while Redis dies and comes back."""
-    backend = memo.RedisBackend(own_server.url, prefix=f"fault-{uuid.uuid4().hex[:6]}:")
+    backend = memo.RedisBackend(own_redis_server.url, prefix=f"fault-{uuid.uuid4().hex[:6]}:")
 
     @memo.cache(backend=backend)
     def double(x: int) -> int:
@@ -92,9 +78,9 @@ def test_redis_killed_mid_traffic(own_server: Server) -> None:
         for t in threads:
             t.start()
         time.sleep(1.0)
-        own_server.kill()
+        own_redis_server.kill()
         time.sleep(1.5)
-        own_server.start()
+        own_redis_server.start()
         restarted = time.monotonic()
         hits_before = double.cache_info().hits + triple.cache_info().hits
         time.sleep(6.0)
