@@ -243,3 +243,21 @@ def test_backend_urls_resolve(tmp_path: Path, redis_url: str) -> None:
     env = dict(os.environ, MEMO_BACKEND=(tmp_path / "y").as_uri())
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "FileBackend"
+
+
+def test_file_eviction_keeps_recently_read_entries(tmp_path: Path) -> None:
+    """At size_limit, FileBackend evicts entries not read recently before ones just read."""
+    backend = memo.FileBackend(tmp_path / "c", size_limit=2 * 2**20)
+    backend._touch_every = 0.0  # refresh recency on every hit, to observe it in a test
+    payload = os.urandom(60 * 1024)
+    for i in range(30):
+        backend.set(f"k{i}", payload)
+    time.sleep(0.01)
+    assert backend.get("k0") == payload  # k0 becomes the most recently used of k0..k29
+    for i in range(30, 40):
+        backend.set(f"k{i}", payload)
+    survivors = set(backend.keys())
+    assert len(survivors) < 40, "the size limit must have evicted something"
+    assert "k0" in survivors
+    assert "k1" not in survivors
+    backend.close()
