@@ -1,13 +1,18 @@
 """Memory-backend hit path against functools.lru_cache, cachetools, cachebox and a dict.
 
 Run: python benchmarks/bench_memory.py
+
+Every row is a median of ROUNDS rounds of N calls, memo and its peer measured in the same
+run. memo is used as documented: bare ``@memo.cache`` on the default (memory) backend.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import statistics
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +23,30 @@ from _timing import per_call, table
 import memo
 
 N = 20_000
+ROUNDS = 9
+Row = tuple[str, float, str, float, str]
 
 
 def f(a: int, b: float, c: str, k: int = 3) -> tuple[Any, ...]:
     return (a, b, c, k)
 
 
-def sync_rows() -> list[tuple[str, float, str, float, str]]:
-    cached = memo.cache(backend=memo.MemoryBackend())(f)
+def sync_rows() -> list[Row]:
+    cached = memo.cache(f)
+    bounded = memo.cache(backend=memo.MemoryBackend(max_entries=10_000), ttl=3600)(f)
     lru = functools.lru_cache(maxsize=None)(f)
-    cached(1, 2.0, "abc", k=3)
-    lru(1, 2.0, "abc", k=3)
-    mine = per_call(lambda: cached(1, 2.0, "abc", k=3), N)
-    base = per_call(lambda: lru(1, 2.0, "abc", k=3), N)
+    for fn in (cached, bounded, lru):
+        fn(1, 2.0, "abc", k=3)
+    base = per_call(lambda: lru(1, 2.0, "abc", k=3), N, ROUNDS)
+    mine = per_call(lambda: cached(1, 2.0, "abc", k=3), N, ROUNDS)
     rows = [("sync hit f(1, 2.0, 'abc', k=3)", mine, "functools.lru_cache", base, "<= 3x")]
     try:
         import cachetools
 
         ct = cachetools.cached(cachetools.LRUCache(maxsize=1024))(f)
         ct(1, 2.0, "abc", k=3)
-        rows.append(("  (reference)", mine, "cachetools.cached", per_call(lambda: ct(1, 2.0, "abc", k=3), N), "-"))
+        theirs = per_call(lambda: ct(1, 2.0, "abc", k=3), N, ROUNDS)
+        rows.append(("  (reference)", mine, "cachetools.cached", theirs, "-"))
     except ImportError:
         pass
     try:
@@ -45,13 +54,16 @@ def sync_rows() -> list[tuple[str, float, str, float, str]]:
 
         cb = cachebox.cached(cachebox.LRUCache(1024))(f)
         cb(1, 2.0, "abc", k=3)
-        rows.append(("  (reference)", mine, "cachebox.cached", per_call(lambda: cb(1, 2.0, "abc", k=3), N), "-"))
+        theirs = per_call(lambda: cb(1, 2.0, "abc", k=3), N, ROUNDS)
+        rows.append(("  (reference)", mine, "cachebox.cached", theirs, "-"))
     except ImportError:
         pass
+    bounded_time = per_call(lambda: bounded(1, 2.0, "abc", k=3), N, ROUNDS)
+    rows.append(("sync hit, max_entries + ttl (LRU kept)", bounded_time, "functools.lru_cache", base, "-"))
     return rows
 
 
-def async_rows() -> list[tuple[str, float, str, float, str]]:
+def async_rows() -> list[Row]:
     store: dict[Any, Any] = {}
 
     async def body(a: int, b: float, c: str, k: int = 3) -> tuple[Any, ...]:
@@ -64,41 +76,37 @@ def async_rows() -> list[tuple[str, float, str, float, str]]:
             found = store[key] = await body(a, b, c, k=k)
         return found
 
-    cached = memo.cache(backend=memo.MemoryBackend())(body)
+    cached = memo.cache(body)
 
-    async def loop(fn: Any) -> None:
+    async def loop(fn: Any) -> float:
+        start = time.perf_counter()
         for _ in range(N):
             await fn(1, 2.0, "abc", k=3)
+        return (time.perf_counter() - start) / N
 
     async def run() -> tuple[float, float]:
         await cached(1, 2.0, "abc", k=3)
         await dict_wrapper(1, 2.0, "abc", k=3)
-        import statistics
-        import time
-
         mine, base = [], []
-        for _ in range(7):
-            start = time.perf_counter()
-            await loop(cached)
-            mine.append((time.perf_counter() - start) / N)
-            start = time.perf_counter()
-            await loop(dict_wrapper)
-            base.append((time.perf_counter() - start) / N)
+        for _ in range(ROUNDS):  # interleaved, so drift hits both alike
+            mine.append(await loop(cached))
+            base.append(await loop(dict_wrapper))
         return statistics.median(mine), statistics.median(base)
 
     mine, base = asyncio.run(run())
     return [("async hit", mine, "async def + dict lookup", base, "<= 2x")]
 
 
-def miss_row() -> tuple[str, float, str, float, str]:
-    backend = memo.MemoryBackend()
-    cached = memo.cache(backend=backend)(f)
+def miss_row() -> Row:
+    cached = memo.cache(f)
     counter = iter(range(10**9))
-    mine = per_call(lambda: cached(next(counter), 2.0, "abc", k=3), 5_000)
+    mine = per_call(lambda: cached(next(counter), 2.0, "abc", k=3), 2_000, ROUNDS)
     lru = functools.lru_cache(maxsize=None)(f)
-    base = per_call(lambda: lru(next(counter), 2.0, "abc", k=3), 5_000)
+    base = per_call(lambda: lru(next(counter), 2.0, "abc", k=3), 2_000, ROUNDS)
     return ("miss + store (reference)", mine, "functools.lru_cache miss", base, "-")
 
 
 if __name__ == "__main__":
+    memo.configure(backend="memory")  # the default, whatever MEMO_BACKEND says
+    print(f"Python {sys.version.split()[0]}, medians of {ROUNDS} rounds x {N} calls")
     print(table([*sync_rows(), *async_rows(), miss_row()]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import marshal
 import threading
 import time
 import warnings
@@ -35,7 +34,8 @@ __all__ = ["MISS", "CacheInfo", "EntryInfo", "Flights", "Policy", "Stats"]
 MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__bool__": lambda self: False})()
 _WARN_INTERVAL = 60.0
 _DEFAULT_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
-_marshal = marshal.dumps
+_FAST_MAX = 4096  # remembered calls per function; the map is emptied when full
+_FAST_ATOM_LEN = 512  # longest str/bytes argument remembered
 
 
 class CacheInfo(NamedTuple):
@@ -229,10 +229,15 @@ def short_repr(value: object, limit: int = 80) -> str:
 class KeyMaker:
     """Binds call arguments and hashes them into ``namespace:function:version:digest`` keys.
 
-    Hits skip binding and hashing through a bounded map from the call's ``marshal`` bytes
-    to its key. ``marshal`` writes type-exact bytes (1, 1.0 and True differ, so do 0.0
-    and -0.0) and refuses subclasses and other objects, so equal bytes mean an equal call;
-    an equal call with other bytes (kwargs in another order) just takes the full path.
+    Hits skip binding and hashing through a bounded map from a *typed tuple* of the call's
+    arguments to its key. Only calls whose arguments are all exact atoms (``int``,
+    ``float``, ``str``, ``bytes``, ``bool``, ``None``) are remembered, and never one with a
+    zero or NaN float. The tuple holds each argument's exact type next to its value, so
+    1, 1.0 and True never meet (their types differ), a subclass never matches an atom,
+    and 0.0/-0.0/NaN (the floats ``==`` cannot tell apart or match) are never in the map,
+    so a probe holding one finds nothing. A probe of other objects finds nothing either
+    (its types tuple differs) and takes the full path; so does an equal call of another
+    shape (kwargs in another order).
     """
 
     __slots__ = ("_closure_digest", "_fast", "_fast_ok", "_ignore", "_key_fn", "_sig", "func", "prefix")
@@ -245,9 +250,39 @@ class KeyMaker:
         self._key_fn = key_fn
         self._closure_digest: str | None = None if getattr(func, "__closure__", None) else ""
         defaults = [p.default for p in self._sig.parameters.values() if p.default is not p.empty]
-        # The raw-call -> key memo is sound only when the key depends on the call alone.
+        # The typed-call -> key memo is sound only when the key depends on the call alone.
         self._fast_ok = key_fn is None and all(type(d) in _DEFAULT_ATOMS for d in defaults)
-        self._fast: dict[bytes, str] = {}
+        self._fast: dict[tuple[Any, ...], str] = {}
+
+    @property
+    def signature(self) -> inspect.Signature:
+        return self._sig
+
+    @staticmethod
+    def probe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        """The typed tuple of a call as the generic ``*args, **kwargs`` wrapper sees it."""
+        if not kwargs:
+            return (tuple(map(type, args)), args)
+        values = tuple(kwargs.values())
+        return (tuple(map(type, args)), args, tuple(kwargs), tuple(map(type, values)), values)
+
+    def remember(self, fast: dict[tuple[Any, ...], str], probe: tuple[Any, ...], values: Any, key: str) -> None:
+        """Map ``probe`` to ``key`` in ``fast`` when every argument in ``values`` is a safe atom."""
+        if not self._fast_ok:
+            return
+        for v in values:
+            t = type(v)
+            if t is float:
+                if not v or v != v:  # 0.0, -0.0 and NaN: == cannot tell them apart or match them
+                    return
+            elif t is str or t is bytes:
+                if len(v) > _FAST_ATOM_LEN:
+                    return
+            elif t is not int and t is not bool and v is not None:
+                return
+        if len(fast) >= _FAST_MAX:
+            fast.clear()
+        fast[probe] = key
 
     def check_ignore(self, ignore: tuple[str, ...]) -> None:
         params = self._sig.parameters
@@ -281,23 +316,15 @@ class KeyMaker:
 
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The cache key of a call."""
-        fast = None
-        if self._fast_ok:  # _fast_call_key, inlined: this is the hit path
-            try:
-                fast = _marshal((args, kwargs) if kwargs else args)
-            except ValueError:
-                pass
-            else:
-                found = self._fast.get(fast)
-                if found is not None:
-                    return found
-                if len(fast) > 512:
-                    fast = None
+        probe = self.probe(args, kwargs)
+        try:
+            found = self._fast.get(probe)
+        except Exception:  # an unhashable argument: it cannot be remembered either
+            return self.prefix + self._digest(args, kwargs)
+        if found is not None:
+            return found
         key = self.prefix + self._digest(args, kwargs)
-        if fast is not None:
-            if len(self._fast) >= 4096:
-                self._fast.clear()
-            self._fast[fast] = key
+        self.remember(self._fast, probe, (*args, *kwargs.values()), key)
         return key
 
     def _digest(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

@@ -42,12 +42,18 @@ def estimate_size(value: Any) -> int:
 
 
 class _Slot:
-    __slots__ = ("expires", "item", "size")
+    """One stored item. ``owner`` and ``key`` let memo's wrappers keep a slot and reach it
+    again without a lookup; when the slot leaves the backend its ``item`` becomes ``None``,
+    so a kept slot shows at once that it is gone (and no longer holds the value)."""
 
-    def __init__(self, item: Entry | bytes, expires: float | None, size: int) -> None:
-        self.item = item
+    __slots__ = ("expires", "item", "key", "owner", "size")
+
+    def __init__(self, item: Entry | bytes, expires: float | None, size: int, owner: MemoryBackend, key: str) -> None:
+        self.item: Entry | bytes | None = item
         self.expires = expires
         self.size = size
+        self.owner = owner
+        self.key = key
 
 
 class MemoryBackend(BaseBackend):
@@ -67,11 +73,36 @@ class MemoryBackend(BaseBackend):
         for name, limit in (("max_entries", max_entries), ("max_bytes", max_bytes)):
             if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0):
                 raise ConfigurationError(f"MemoryBackend({name}={limit!r}): pass a positive int, or None for no limit")
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
         self._data: OrderedDict[str, _Slot] = OrderedDict()
         self._lock = threading.Lock()
         self._bytes = 0
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._lru = max_entries is not None or max_bytes is not None  # recency matters only with a bound
+
+    @property
+    def max_entries(self) -> int | None:
+        """Most entries kept (``None``: no limit)."""
+        return self._max_entries
+
+    @max_entries.setter
+    def max_entries(self, value: int | None) -> None:
+        with self._lock:
+            self._max_entries = value
+            self._lru = value is not None or self._max_bytes is not None
+            self._evict()
+
+    @property
+    def max_bytes(self) -> int | None:
+        """Most estimated bytes kept (``None``: no limit)."""
+        return self._max_bytes
+
+    @max_bytes.setter
+    def max_bytes(self, value: int | None) -> None:
+        with self._lock:
+            self._max_bytes = value
+            self._lru = self._max_entries is not None or value is not None
+            self._evict()
 
     def __repr__(self) -> str:
         return f"MemoryBackend(max_entries={self.max_entries!r}, max_bytes={self.max_bytes!r})"
@@ -83,16 +114,20 @@ class MemoryBackend(BaseBackend):
         slot = self._data.get(key)
         if slot is None:
             return None
-        if slot.expires is not None and slot.expires <= time.monotonic():
+        expires = slot.expires
+        if expires is not None and expires <= time.monotonic():
             self._drop_expired(key, slot)
             return None
-        try:
-            self._data.move_to_end(key)
-        except KeyError:  # evicted by another thread in between: the entry is still valid to return
-            pass
+        if self._lru:  # without a bound nothing is ever evicted, so recency is not kept
+            try:
+                self._data.move_to_end(key)
+            except KeyError:  # evicted by another thread in between: the entry is still valid to return
+                pass
         item = slot.item
         if isinstance(item, Entry):
             return item
+        if item is None:  # removed by another thread meanwhile
+            return None
         try:
             return loads_record(item)
         except ValueError:
@@ -124,6 +159,7 @@ class MemoryBackend(BaseBackend):
             slot = self._data.pop(key, None)
             if slot is None:
                 return False
+            slot.item = None
             self._bytes -= slot.size
             return not self._expired(slot, time.monotonic())
 
@@ -135,6 +171,7 @@ class MemoryBackend(BaseBackend):
             count = 0
             for k in doomed:
                 slot = self._data.pop(k)
+                slot.item = None
                 self._bytes -= slot.size
                 count += not self._expired(slot, now)
             return count
@@ -191,6 +228,7 @@ class MemoryBackend(BaseBackend):
         with self._lock:
             if self._data.get(key) is slot:
                 del self._data[key]
+                slot.item = None
                 self._bytes -= slot.size
 
     def _get(self, key: str) -> Entry | bytes | None:
@@ -200,9 +238,11 @@ class MemoryBackend(BaseBackend):
                 return None
             if slot.expires is not None and slot.expires <= time.monotonic():
                 del self._data[key]
+                slot.item = None
                 self._bytes -= slot.size
                 return None
-            self._data.move_to_end(key)
+            if self._lru:
+                self._data.move_to_end(key)
             return slot.item
 
     def _put(self, key: str, item: Entry | bytes, ttl: float | None, size: int) -> None:
@@ -210,18 +250,20 @@ class MemoryBackend(BaseBackend):
         with self._lock:
             old = self._data.pop(key, None)
             if old is not None:
+                old.item = None
                 self._bytes -= old.size
-            if self.max_bytes is not None and size > self.max_bytes:
+            if self._max_bytes is not None and size > self._max_bytes:
                 return  # larger than the whole cache: do not flush everything for it
-            self._data[key] = _Slot(item, expires, size)
+            self._data[key] = _Slot(item, expires, size, self, key)
             self._bytes += size
             self._evict()
 
     def _evict(self) -> None:
         data = self._data
+        max_entries, max_bytes = self._max_entries, self._max_bytes
         while data and (
-            (self.max_entries is not None and len(data) > self.max_entries)
-            or (self.max_bytes is not None and self._bytes > self.max_bytes)
+            (max_entries is not None and len(data) > max_entries) or (max_bytes is not None and self._bytes > max_bytes)
         ):
             _, slot = data.popitem(last=False)
+            slot.item = None
             self._bytes -= slot.size
