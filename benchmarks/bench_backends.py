@@ -56,6 +56,16 @@ def file_rows(tmp: Path) -> list[Row]:
             "<= 1.0x",
         )
     ]
+    try:
+        import joblib
+    except ImportError:
+        joblib = None
+    if joblib is not None:
+        jl = joblib.Memory(str(tmp / "joblib"), verbose=0)
+        small_jl = jl.cache(lambda x: {"x": x})
+        small_jl(1)
+        mine_hit = rows[0][1]
+        rows.append(("  (reference)", mine_hit, "joblib.Memory hit", per_call(lambda: small_jl(1), 300), "-"))
     counter = itertools.count()
     mine = per_call(lambda: small(next(counter)), 500)
     counter2 = itertools.count()
@@ -114,6 +124,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_for_ping(port: int) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("the benchmark's server did not answer PING")
 
 
 def redis_rows(url: str) -> list[Row]:
@@ -183,11 +206,15 @@ def main() -> None:
         args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         server = subprocess.Popen([*args, "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            time.sleep(0.5)
+            wait_for_ping(port)
             rows += redis_rows(f"redis://127.0.0.1:{port}/0")
         finally:
             server.terminate()
-            server.wait(timeout=10)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
     print(table(rows))
 
 

@@ -17,6 +17,8 @@ runs this same suite. The async cases need ``pytest-asyncio``::
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import os
 import time
 from typing import Any
@@ -26,8 +28,17 @@ import pytest
 __all__ = ["BackendContract"]
 
 P = "contract:"
-BIG = os.urandom(8 * 1024 * 1024)
 TTL = 0.3
+_VALUES = {"empty": b"", "binary": b"\x00\xff", "small": b"abc" * 100}
+
+
+@functools.lru_cache(maxsize=1)
+def _big() -> bytes:
+    return os.urandom(8 * 1024 * 1024)  # made on first use, not at import
+
+
+def _value(name: str) -> bytes:
+    return _big() if name == "8MiB" else _VALUES[name]
 
 
 class BackendContract:
@@ -46,14 +57,22 @@ class BackendContract:
         """Override: yield the backend under test (empty, or at least without ``contract:`` keys)."""
         raise NotImplementedError("subclass BackendContract and define a `backend` fixture")
 
+    @pytest.fixture(autouse=True)
+    async def _aclose_in_the_test_loop(self, request: pytest.FixtureRequest, backend: Any) -> Any:
+        """After an async case, aclose the backend inside that case's event loop."""
+        yield
+        if inspect.iscoroutinefunction(request.function):
+            await backend.aclose()
+
     # -- sync ----------------------------------------------------------------------------
     def test_miss_is_none(self, backend: Any) -> None:
         """A key never set reads as None."""
         assert backend.get(P + "missing") is None
 
-    @pytest.mark.parametrize("value", [b"", b"\x00\xff", b"abc" * 100, BIG], ids=["empty", "binary", "small", "8MiB"])
-    def test_bytes_round_trip(self, backend: Any, value: bytes) -> None:
+    @pytest.mark.parametrize("name", ["empty", "binary", "small", "8MiB"])
+    def test_bytes_round_trip(self, backend: Any, name: str) -> None:
         """Bytes come back exactly, including NUL/0xFF and 8 MiB values."""
+        value = _value(name)
         backend.set(P + "v", value)
         assert bytes(backend.get(P + "v")) == value
 
@@ -102,11 +121,19 @@ class BackendContract:
         assert await backend.aget(P + "missing") is None
 
     @pytest.mark.asyncio
-    @pytest.mark.parametrize("value", [b"", b"\x00\xff", BIG], ids=["empty", "binary", "8MiB"])
-    async def test_async_bytes_round_trip(self, backend: Any, value: bytes) -> None:
-        """aset/aget round-trip bytes exactly."""
+    @pytest.mark.parametrize("name", ["empty", "binary", "small", "8MiB"])
+    async def test_async_bytes_round_trip(self, backend: Any, name: str) -> None:
+        """aset/aget round-trip bytes exactly, including NUL/0xFF and 8 MiB values."""
+        value = _value(name)
         await backend.aset(P + "v", value)
         assert bytes(await backend.aget(P + "v")) == value
+
+    @pytest.mark.asyncio
+    async def test_async_set_overwrites(self, backend: Any) -> None:
+        """A second aset replaces the value."""
+        await backend.aset(P + "o", b"1")
+        await backend.aset(P + "o", b"2")
+        assert await backend.aget(P + "o") == b"2"
 
     @pytest.mark.asyncio
     async def test_async_delete_reports_presence(self, backend: Any) -> None:
@@ -114,6 +141,7 @@ class BackendContract:
         await backend.aset(P + "d", b"x")
         assert await backend.adelete(P + "d") is True
         assert await backend.adelete(P + "d") is False
+        assert await backend.aget(P + "d") is None
 
     @pytest.mark.asyncio
     async def test_async_clear_and_keys_are_scoped(self, backend: Any) -> None:
@@ -127,11 +155,14 @@ class BackendContract:
 
     @pytest.mark.asyncio
     async def test_async_ttl_expires(self, backend: Any) -> None:
-        """aset with a TTL expires."""
+        """A value aset with a TTL is gone after it, and not listed by akeys."""
         await backend.aset(P + "t", b"x", ttl=TTL)
+        await backend.aset(P + "keep", b"y")
         assert await backend.aget(P + "t") == b"x"
         await asyncio.sleep(TTL + 0.3)
         assert await backend.aget(P + "t") is None
+        assert [k async for k in backend.akeys(P + "t")] == []
+        assert await backend.aget(P + "keep") == b"y"
 
     @pytest.mark.asyncio
     async def test_async_close_is_idempotent(self, backend: Any) -> None:

@@ -128,6 +128,7 @@ async def test_async_function_on_each_backend(any_backend: Any) -> None:
     assert await v(3) == {"x": 3}
     assert calls == [3]
     assert await v.acache_clear() == 1
+    await any_backend.aclose()
 
 
 def test_foreign_redis_keys_survive_every_clear(redis_url: str, redis_prefix: str) -> None:
@@ -261,3 +262,222 @@ def test_file_eviction_keeps_recently_read_entries(tmp_path: Path) -> None:
     assert "k0" in survivors
     assert "k1" not in survivors
     backend.close()
+
+
+def test_async_def_user_backend_serves_async_functions_only(tmp_path: Path) -> None:
+    """A JSON-file backend with async get/set works for async def; a sync function gets ConfigurationError."""
+    import json
+
+    class JsonFileBackend:
+        def __init__(self, path: Path) -> None:
+            self.path = path
+
+        def _load(self) -> dict[str, Any]:
+            return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+        async def get(self, key: str) -> Any:
+            return self._load().get(key)
+
+        async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+            self.path.write_text(json.dumps({**self._load(), key: value}))
+
+        async def delete(self, key: str) -> bool:
+            data = self._load()
+            found = data.pop(key, None) is not None
+            self.path.write_text(json.dumps(data))
+            return found
+
+        async def clear(self, prefix: str = "") -> int:
+            data = self._load()
+            kept = {k: v for k, v in data.items() if not k.startswith(prefix)}
+            self.path.write_text(json.dumps(kept))
+            return len(data) - len(kept)
+
+    backend = JsonFileBackend(tmp_path / "cache.json")
+    calls: list[int] = []
+
+    @memo.cache(backend=backend)
+    async def item(x: int) -> dict[str, int]:
+        calls.append(x)
+        return {"x": x}
+
+    async def twice() -> None:
+        assert await item(5) == {"x": 5}
+        assert await item(5) == {"x": 5}
+
+    asyncio.run(twice())
+    assert calls == [5]
+
+    @memo.cache(backend=backend)
+    def sync_item(x: int) -> int:
+        return x
+
+    with pytest.raises(memo.ConfigurationError, match="async"):
+        sync_item(1)
+
+
+def test_redis_user_clients_are_used_and_left_open(redis_url: str, redis_prefix: str) -> None:
+    """client= takes a sync redis.Redis (async functions then run it in a thread) or an asyncio client."""
+    import redis
+    import redis.asyncio
+
+    sync_client = redis.Redis.from_url(redis_url)
+    backend = memo.RedisBackend(client=sync_client, prefix=redis_prefix)
+    calls: list[int] = []
+
+    @memo.cache(backend=backend)
+    async def v(x: int) -> int:
+        calls.append(x)
+        return x
+
+    @memo.cache(backend=backend)
+    def s(x: int) -> int:
+        calls.append(-x)
+        return x
+
+    assert asyncio.run(v(1)) == 1
+    assert asyncio.run(v(1)) == 1
+    assert s(2) == 2
+    assert s(2) == 2
+    assert calls == [1, -2]
+    backend.close()
+    assert sync_client.ping()  # the user's client stays open
+
+    async def with_async_client() -> None:
+        aclient = redis.asyncio.Redis.from_url(redis_url)
+        abackend = memo.RedisBackend(client=aclient, prefix=redis_prefix)
+        await abackend.aset("k", b"v", ttl=5)
+        assert await abackend.aget("k") == b"v"
+        assert await abackend.aclear() >= 1
+        await abackend.aclose()
+        assert await aclient.ping()
+        await aclient.aclose()
+
+    asyncio.run(with_async_client())
+    sync_client.close()
+
+
+def test_redis_async_clients_are_per_loop(redis_backend: Any) -> None:
+    """Each event loop gets its own asyncio client; a backend keeps working across asyncio.run calls."""
+    seen: list[Any] = []
+
+    async def use(i: int) -> None:
+        await redis_backend.aset(f"loop{i}", b"x")
+        assert await redis_backend.aget(f"loop{i}") == b"x"
+        seen.append(redis_backend._async())
+        await redis_backend.aclose()
+
+    asyncio.run(use(1))
+    asyncio.run(use(2))
+    assert seen[0] is not seen[1]
+
+
+def test_redis_dead_server_fails_fast() -> None:
+    """A RedisBackend pointed at a port with no server raises within about a second."""
+    import socket
+
+    import redis
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    backend = memo.RedisBackend(f"redis://127.0.0.1:{port}/0")
+    start = time.monotonic()
+    with pytest.raises(redis.exceptions.ConnectionError):
+        backend.get("k")
+    assert time.monotonic() - start < 2.5
+    backend.close()
+
+
+def test_file_big_results_are_writable_and_outlive_their_entry(tmp_path: Path) -> None:
+    """An 8 MiB array hit is equal and writable, writes do not reach the cache, and it survives cache_clear."""
+    np = pytest.importorskip("numpy")
+    backend = memo.FileBackend(tmp_path / "c")
+    source = np.arange(2**20, dtype=np.float64)
+
+    @memo.cache(backend=backend)
+    def big(x: int) -> Any:
+        return source * x
+
+    big(2)
+    hit = big(2)
+    assert np.array_equal(hit, source * 2)
+    assert hit.flags.writeable
+    hit[0] = -1.0
+    assert big(2)[0] == 0.0
+    assert big.cache_clear() == 1
+    assert hit[1] == 2.0
+    assert hit[0] == -1.0
+    backend.close()
+
+
+class _Bomb:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> Any:
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_file_foreign_diskcache_entries_are_neither_listed_nor_unpickled(tmp_path: Path) -> None:
+    """Entries diskcache pickled itself, non-str keys and str values in the directory are never touched."""
+    import diskcache
+
+    directory = tmp_path / "c"
+    backend = memo.FileBackend(directory)
+    backend.set("default:mine", b"x")
+    marker = tmp_path / "exploded"
+    foreign = diskcache.Cache(str(directory))
+    foreign.set("default:pickled", _Bomb(str(marker)))
+    foreign.set(("tuple", "key"), b"x")
+    foreign.set("default:text", "hello")
+    assert sorted(backend.keys()) == ["default:mine"]
+    assert backend.get("default:pickled") is None
+    assert not marker.exists()
+    assert backend.clear() == 1
+    assert foreign.get(("tuple", "key")) == b"x"
+    assert foreign.get("default:text") == "hello"
+    assert "default:pickled" in foreign
+    foreign.close()
+    backend.close()
+
+
+def test_file_keys_prefix_scan_handles_non_ascii(tmp_path: Path) -> None:
+    """keys(prefix) finds exactly the keys under a non-ASCII prefix and nothing next to it."""
+    backend = memo.FileBackend(tmp_path / "c")
+    for key in ("ü:1", "ü:2", "ü;", "üx", "v", "\U0010ffff:a"):
+        backend.set(key, b"x")
+    assert sorted(backend.keys("ü:")) == ["ü:1", "ü:2"]
+    assert list(backend.keys("\U0010ffff")) == ["\U0010ffff:a"]
+    assert backend.clear("ü") == 4
+    assert sorted(backend.keys()) == ["v", "\U0010ffff:a"]
+    backend.close()
+
+
+def test_redis_concurrent_threads_and_tasks_never_mix_replies(redis_backend: Any) -> None:
+    """Many threads, and many tasks on one loop, each read back exactly their own values."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def worker(i: int) -> bool:
+        ok = True
+        for j in range(50):
+            value = f"{i}:{j}".encode() * (1 + j % 7)
+            redis_backend.set(f"t{i}", value)
+            ok &= redis_backend.get(f"t{i}") == value
+        return ok
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(worker, range(16)))
+
+    async def task(i: int) -> bool:
+        value = os.urandom(1 + i * 997)
+        await redis_backend.aset(f"a{i}", value)
+        return bool(await redis_backend.aget(f"a{i}") == value)
+
+    async def main() -> list[bool]:
+        try:
+            return list(await asyncio.gather(*(task(i) for i in range(64))))
+        finally:
+            await redis_backend.aclose()
+
+    assert all(asyncio.run(main()))

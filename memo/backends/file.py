@@ -1,9 +1,19 @@
-"""On-disk backend built on diskcache: shared safely by the processes of one host."""
+"""On-disk backend built on diskcache: shared safely by the processes of one host.
+
+Keys are ``str`` and values ``bytes`` only: small values live in diskcache's SQLite
+table, big ones in files of their own, written in one ``write`` call and read back
+without an intermediate copy (on POSIX, as a private copy-on-write mapping of the file).
+diskcache never unpickles anything on memo's behalf: an entry diskcache pickled itself
+(not written by memo) reads as a miss.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +23,19 @@ from memo.exceptions import ConfigurationError
 
 __all__ = ["FileBackend", "default_directory"]
 
+_MMAP_MIN = 1 << 20  # values at least this big are mapped, not read, on POSIX
+_HEAD = 65536
+_MODE_RAW, _MODE_BINARY = 1, 2  # diskcache.core.MODE_RAW / MODE_BINARY
+
 
 def default_directory() -> Path:
-    """``MEMO_CACHE_DIR``, else the platform's user cache directory plus ``memo``."""
+    """``MEMO_CACHE_DIR``, else the platform's user cache directory plus ``memo``.
+
+    Example::
+
+        >>> default_directory()
+        PosixPath('/home/me/.cache/memo')
+    """
     env = os.environ.get("MEMO_CACHE_DIR", "").strip()
     if env:
         return Path(env).expanduser()
@@ -24,14 +44,101 @@ def default_directory() -> Path:
     return Path(platformdirs.user_cache_dir("memo", appauthor=False))
 
 
+def _disk_class() -> Any:
+    """A ``diskcache.Disk`` that writes big buffers in one call and never unpickles."""
+    import diskcache
+    from diskcache.core import MODE_BINARY, MODE_PICKLE
+
+    class MemoDisk(diskcache.Disk):  # type: ignore[misc]
+        def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                view = memoryview(value)
+                if view.nbytes >= self.min_file_size:
+                    # diskcache's own path iterates an io.BytesIO, i.e. writes line by line
+                    filename, full_path = self.filename(key, value)
+                    size = self._write(full_path, iter((view.cast("B"),)), "xb")
+                    return size, MODE_BINARY, filename, None
+                if type(value) is not bytes:
+                    value = bytes(view)
+            return super().store(value, read, key)
+
+        def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+            if mode == MODE_PICKLE:
+                raise OSError("not a memo entry: diskcache would unpickle it")  # diskcache reads it as a miss
+            return super().fetch(mode, filename, value, read)
+
+    return MemoDisk
+
+
+_maps = {"live": 0, "max": 0}  # copy-on-write mappings alive (before 3.13 each holds a descriptor)
+_maps_lock = threading.Lock()
+
+
+def _unmapped() -> None:
+    with _maps_lock:
+        _maps["live"] -= 1
+
+
+def _map(handle: Any, size: int) -> memoryview | None:
+    """A private copy-on-write mapping of a value file: no copy, writable, or ``None``."""
+    import mmap
+
+    if sys.version_info >= (3, 13):  # trackfd=False: the mapping keeps no file descriptor
+        options: dict[str, Any] = {"trackfd": False}
+        return memoryview(mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_COPY, **options))
+    with _maps_lock:
+        if not _maps["max"]:
+            import resource
+
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+            _maps["max"] = max(16, min(1024, (soft if soft > 0 else 1024) // 4))
+        if _maps["live"] >= _maps["max"]:
+            return None  # many mapped values alive: read instead, so descriptors never run out
+        _maps["live"] += 1
+    try:
+        mapping = mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_COPY)
+    except BaseException:
+        _unmapped()
+        raise
+    weakref.finalize(mapping, _unmapped)
+    return memoryview(mapping)
+
+
+def _read_all(handle: Any) -> bytes | bytearray | memoryview:
+    """A value file's bytes: mapped copy-on-write when big (zero-copy, writable), else read once.
+
+    diskcache never rewrites a value file in place (a new value gets a new file, and old
+    ones are unlinked), so a mapping stays valid for as long as the value is alive.
+    """
+    size = os.fstat(handle.fileno()).st_size
+    if size >= _MMAP_MIN and os.name == "posix":
+        try:
+            mapped = _map(handle, size)
+        except (OSError, ValueError):  # a filesystem without mmap: read it instead
+            mapped = None
+        if mapped is not None:
+            return mapped
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    filled = 0
+    while filled < size:
+        count = handle.readinto(view[filled:])
+        if not count:
+            break
+        filled += count
+    return buffer if filled == size else bytes(buffer[:filled])
+
+
 class FileBackend(BaseBackend):
     """Results on local disk (diskcache/SQLite), shared by every process on the host.
 
     Values are stored as bytes only, so diskcache never unpickles anything itself; big
-    values live in their own files. The directory is created with mode ``0o700``.
-    Eviction at ``size_limit`` is least-recently-used at one-minute resolution: a hit
-    refreshes the entry's recency at most once a minute per process, so hits are plain
-    reads instead of a write transaction each (diskcache's exact LRU writes on every read)::
+    values live in their own files. The directory is created with mode ``0o700``. TTLs
+    use diskcache's expiry. Eviction at ``size_limit`` is least-recently-used at
+    one-minute resolution: a hit refreshes the entry's recency at most once a minute per
+    process, so hits are plain reads instead of a write transaction each. Values of 1 MiB
+    or more come back from :meth:`get` as a writable ``memoryview`` over a private
+    copy-on-write mapping of their file (no copy; use ``bytes(...)`` for a ``bytes``)::
 
         @memo.cache(backend=memo.FileBackend("~/.cache/my-project", size_limit=2**32))
         def embed(text: str) -> list[float]: ...
@@ -54,18 +161,21 @@ class FileBackend(BaseBackend):
         if cache is None:
             import diskcache
 
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.directory.exists():
+                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(self.directory, 0o700)  # whatever the umask
             cache = diskcache.Cache(
                 str(self.directory),
                 size_limit=self.size_limit,
                 eviction_policy="least-recently-stored",
-                disk=diskcache.Disk,
+                disk=_disk_class(),
             )
             self._cache = cache
         return cache
 
+    # -- reads -------------------------------------------------------------------------
     def get(self, key: str) -> bytes | None:
-        """Stored bytes or ``None``; big values are read straight into one writable buffer."""
+        """Stored bytes or ``None``; a big value is mapped (or read) without extra copies."""
         cache = self._open()
         value = cache.get(key, default=None, read=True, retry=True)
         if value is None:
@@ -73,18 +183,25 @@ class FileBackend(BaseBackend):
         self._touch(cache, key)
         if isinstance(value, bytes):
             return value
-        if not hasattr(value, "readinto"):
-            return None  # not something memo wrote
+        if not hasattr(value, "fileno"):
+            return None  # not something memo wrote (a str, an int)
         with value as handle:
-            buffer = bytearray(os.fstat(handle.fileno()).st_size)
-            view = memoryview(buffer)
-            filled = 0
-            while filled < len(buffer):
-                count = handle.readinto(view[filled:])
-                if not count:
-                    break
-                filled += count
-        return buffer if filled == len(buffer) else bytes(buffer[:filled])  # type: ignore[return-value]
+            return _read_all(handle)  # type: ignore[return-value]
+
+    def get_head(self, key: str, size: int = _HEAD) -> bytes | None:
+        """The first ``size`` bytes of a value (enough for a record's metadata), or ``None``.
+
+        Example::
+
+            head = backend.get_head(key)   # reads 64 KiB of a 2 GiB value, not 2 GiB
+        """
+        value = self._open().get(key, default=None, read=True, retry=True)
+        if value is None or isinstance(value, bytes):
+            return value
+        if not hasattr(value, "fileno"):
+            return None
+        with value as handle:
+            return bytes(handle.read(size))
 
     def _touch(self, cache: Any, key: str) -> None:
         """Refresh a hit entry's recency (its store time) at most once per ``_touch_every``."""
@@ -100,19 +217,12 @@ class FileBackend(BaseBackend):
         except Exception:  # recency is best effort: a busy or read-only database just skips it
             pass
 
-    def get_head(self, key: str, size: int = 65536) -> bytes | None:
-        """The first ``size`` bytes of a value (enough for a record's metadata), or ``None``."""
-        value = self._open().get(key, default=None, read=True, retry=True)
-        if value is None or isinstance(value, bytes):
-            return value
-        with value as handle:
-            return bytes(handle.read(size))
-
+    # -- writes ------------------------------------------------------------------------
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        """Store bytes, expiring after ``ttl`` seconds."""
+        """Store bytes, expiring after ``ttl`` seconds (diskcache expiry)."""
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"FileBackend.set stores bytes, got {type(value).__name__}")
-        self._open().set(key, bytes(value), expire=ttl, retry=True)
+        self._open().set(key, value, expire=ttl, retry=True)
         self._touched[key] = time.monotonic()
 
     def delete(self, key: str) -> bool:
@@ -120,19 +230,33 @@ class FileBackend(BaseBackend):
         return bool(self._open().delete(key, retry=True))
 
     def clear(self, prefix: str = "") -> int:
-        """Delete the keys starting with ``prefix``; files not written by memo are never touched."""
+        """Delete the keys starting with ``prefix``; entries and files memo did not write stay."""
         cache = self._open()
+        doomed = list(self.keys(prefix))
         count = 0
-        for key in list(self.keys(prefix)):
-            count += bool(cache.delete(key, retry=True))
+        for start in range(0, len(doomed), 500):
+            with cache.transact(retry=True):  # one transaction per batch, not one per key
+                for key in doomed[start : start + 500]:
+                    count += bool(cache.delete(key, retry=True))
         return count
 
     def keys(self, prefix: str = "") -> Iterator[str]:
-        """Live string keys starting with ``prefix``."""
+        """Live ``str`` keys starting with ``prefix`` (an index range scan, not a full listing)."""
         cache = self._open()
-        for key in list(cache.iterkeys()):
-            if isinstance(key, str) and key.startswith(prefix) and key in cache:
-                yield key
+        # memo's entries: a str key and a bytes value (a blob in the table, or a binary file)
+        query = "SELECT key FROM Cache WHERE raw = 1 AND typeof(key) = 'text'"
+        query += f" AND ((mode = {_MODE_RAW} AND typeof(value) = 'blob') OR mode = {_MODE_BINARY})"
+        query += " AND (expire_time IS NULL OR expire_time > ?)"
+        params: list[Any] = [time.time()]
+        if prefix:
+            query += " AND key >= ?"
+            params.append(prefix)
+            upper = _successor(prefix)
+            if upper is not None:
+                query += " AND key < ?"
+                params.append(upper)
+        rows = cache._sql(query, params).fetchall()
+        return iter([k for (k,) in rows if k.startswith(prefix)])
 
     def make_lock(self, key: str, lease: float) -> Any:
         """A per-key ``flock`` under ``<directory>/locks`` for cross-process single-flight."""
@@ -141,7 +265,17 @@ class FileBackend(BaseBackend):
         return FileLock(self.directory / "locks", key)
 
     def close(self) -> None:
-        """Close the SQLite connections; the backend reopens on next use."""
+        """Close the SQLite connections; the backend reopens on next use. Idempotent."""
         cache, self._cache = self._cache, None
         if cache is not None:
             cache.close()
+
+
+def _successor(prefix: str) -> str | None:
+    """The smallest string greater than every string starting with ``prefix`` (UTF-8 order)."""
+    nxt = ord(prefix[-1]) + 1
+    if nxt > 0x10FFFF:
+        return None
+    if 0xD800 <= nxt <= 0xDFFF:  # surrogates are not characters of a stored key
+        nxt = 0xE000
+    return prefix[:-1] + chr(nxt)

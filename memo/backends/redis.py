@@ -1,12 +1,20 @@
-"""Redis (and Valkey) backend on redis-py: a sync client plus one asyncio client per loop."""
+"""Redis (and Valkey) backend on redis-py: a sync client plus one asyncio client per loop.
+
+The hot commands (GET, SET, UNLINK of one key) go over connections this backend keeps in
+a free list of its own, straight through ``send_command``/``read_response``. That skips
+redis-py's per-command pool checkout, retry wrapper and observability hooks, which cost
+about as much as the loopback round trip itself. Scans, clears and locks use the ordinary
+clients. Clients passed in by the user are always used as they are.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from memo.backends._base import BaseBackend
@@ -15,10 +23,13 @@ from memo.exceptions import ConfigurationError
 __all__ = ["RedisBackend"]
 
 _INSTALL = "RedisBackend needs the redis package: pip install 'memo-cache[redis]'"
+_SCHEMES = ("redis://", "rediss://", "unix://")
 _GLOB = re.compile(r"([*?\[\]\\])")
 _LOCKS = "\x00lock:"  # lock keys live under the prefix but are never listed or cleared
-_HEAD = 65535
-_BATCH = 500
+_HEAD = 65535  # GETRANGE end index: the first 64 KiB
+_BATCH = 500  # keys per UNLINK during a clear
+_KEEP = 32  # idle direct connections kept per client
+_TIMEOUTS: dict[str, Any] = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
 
 
 def _redis() -> Any:
@@ -30,19 +41,145 @@ def _redis() -> Any:
 
 
 def _split_url(url: str) -> tuple[str, bool]:
+    """``redis+cluster://h:p`` -> (``redis://h:p``, True); other URLs unchanged."""
     scheme, sep, rest = url.partition("://")
-    if scheme.endswith("+cluster"):
+    if scheme.lower().endswith("+cluster"):
         return f"{scheme[: -len('+cluster')]}{sep}{rest}", True
     return url, False
+
+
+def _px(ttl: float | None) -> tuple[Any, ...]:
+    return () if ttl is None else ("PX", max(1, int(ttl * 1000)))
+
+
+class _Direct:
+    """A free list of raw connections for one client's connection settings (sync)."""
+
+    __slots__ = ("errors", "factory", "free", "pid")
+
+    def __init__(self, factory: Callable[[], Any], errors: Any) -> None:
+        self.factory = factory
+        self.errors = errors  # redis.exceptions
+        self.free: list[Any] = []
+        self.pid = os.getpid()
+
+    def _take(self) -> tuple[Any, bool]:
+        if self.pid != os.getpid():  # forked: the parent's sockets are not ours to use
+            self.free, self.pid = [], os.getpid()
+        try:
+            return self.free.pop(), True
+        except IndexError:
+            return self.factory(), False
+
+    def _give(self, conn: Any) -> None:
+        if len(self.free) < _KEEP:
+            self.free.append(conn)
+        else:
+            conn.disconnect()
+
+    def call(self, *args: Any) -> Any:
+        """Run one command; a reused connection the server dropped is retried once, fresh."""
+        conn, reused = self._take()
+        while True:
+            try:
+                conn.send_command(*args)
+                reply = conn.read_response()
+            except self.errors.ResponseError:
+                self._give(conn)  # the reply was read in full: the connection is fine
+                raise
+            except self.errors.ConnectionError:
+                conn.disconnect()
+                if not reused:
+                    raise
+                conn, reused = self.factory(), False
+                continue
+            except BaseException:
+                conn.disconnect()
+                raise
+            self._give(conn)
+            return reply
+
+    def close(self) -> None:
+        free, self.free = self.free, []
+        for conn in free:
+            conn.disconnect()
+
+
+class _ADirect(_Direct):
+    """The asyncio twin of :class:`_Direct`, for one event loop."""
+
+    __slots__ = ()
+
+    async def acall(self, *args: Any) -> Any:
+        """Async :meth:`_Direct.call`."""
+        conn, reused = self._take()
+        while True:
+            try:
+                await conn.send_command(*args)
+                reply = await conn.read_response()
+            except self.errors.ResponseError:
+                self.free.append(conn)
+                raise
+            except self.errors.ConnectionError:
+                await conn.disconnect(nowait=True)
+                if not reused:
+                    raise
+                conn, reused = self.factory(), False
+                continue
+            except BaseException:  # cancelled mid-reply: the connection's state is unknown
+                await conn.disconnect(nowait=True)
+                raise
+            if len(self.free) < _KEEP:
+                self.free.append(conn)
+            else:
+                await conn.disconnect()
+            return reply
+
+    async def aclose(self) -> None:
+        free, self.free = self.free, []
+        for conn in free:
+            await conn.disconnect()
+
+
+class _InThread:
+    """An async face for a sync client: each command runs in a worker thread."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(method, *args, **kwargs)
+
+        return call
+
+    async def scan_iter(self, **kwargs: Any) -> AsyncIterator[Any]:
+        for raw in await asyncio.to_thread(lambda: list(self._client.scan_iter(**kwargs))):
+            yield raw
+
+
+class _Loop:
+    """What one event loop uses: its asyncio client and its direct connections."""
+
+    __slots__ = ("client", "direct")
+
+    def __init__(self, client: Any, direct: _ADirect | None) -> None:
+        self.client = client
+        self.direct = direct
 
 
 class RedisBackend(BaseBackend):
     """Results in Redis or Valkey, shared by every process and host that reaches the server.
 
-    Keys are stored under ``prefix`` (default ``"memo:"``) and ``clear`` scans and unlinks
-    only that prefix. TTLs use ``PX``. Sync calls use one ``redis.Redis``; async calls use
-    one ``redis.asyncio.Redis`` per running event loop (never shared across loops). Pass
-    ``redis+cluster://host:port`` or a ``RedisCluster`` client for Redis Cluster::
+    Keys are stored as ``prefix + key`` (default prefix ``"memo:"``); ``clear`` SCANs and
+    UNLINKs only that prefix (on a cluster, every primary). TTLs use ``PX``. Sync calls use
+    one ``redis.Redis``; async calls use one ``redis.asyncio.Redis`` per running event loop,
+    never shared across loops. Connections time out after 1 s (connect) and 2 s (socket),
+    so a dead server fails fast. URLs: ``redis://``, ``rediss://``, ``unix://``, and
+    ``redis+cluster://host:port`` for Redis Cluster. ``client=`` takes a ready
+    ``redis.Redis``, ``RedisCluster`` or their ``redis.asyncio`` counterparts::
 
         backend = memo.RedisBackend("redis://localhost:6379/0")
 
@@ -54,41 +191,64 @@ class RedisBackend(BaseBackend):
         redis = _redis()
         if not isinstance(prefix, str) or not prefix:
             raise ConfigurationError(f"RedisBackend(prefix={prefix!r}): pass a non-empty string such as 'memo:'")
+        if url is not None and client is not None:
+            raise ConfigurationError("RedisBackend: pass either url= or client=, not both")
         if url is None and client is None:
             url = os.environ.get("MEMO_REDIS_URL", "redis://localhost:6379/0")
         self.prefix = prefix
         self.url = url
+        self._redis = redis
+        self._errors = redis.exceptions
         self._cluster = False
         self._client: Any = None
-        self._shared_async: Any = None
+        self._user_async: Any = None
+        self._direct: _Direct | None = None
+        self._plain_url = ""
+        self._opening = threading.Lock()
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = weakref.WeakKeyDictionary()
         if client is not None:
-            self._cluster = "Cluster" in type(client).__name__
-            if type(client).__module__.startswith("redis.asyncio"):
-                self._shared_async = client
-            else:
-                self._client = client
-        elif url is not None:
-            plain, self._cluster = _split_url(url)
-            if not plain.startswith(("redis://", "rediss://", "unix://")):
-                raise ConfigurationError(f"RedisBackend({url!r}): use redis://, rediss://, unix:// or redis+cluster://")
-            self._plain_url = plain
-        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
-        self._redis = redis
+            self._adopt(client)
+        elif isinstance(url, str):
+            self._plain_url, self._cluster = _split_url(url)
+            if not self._plain_url.lower().startswith(_SCHEMES):
+                raise ConfigurationError(
+                    f"RedisBackend({url!r}): use redis://, rediss://, unix://, redis+cluster:// or rediss+cluster://"
+                )
+        else:
+            raise ConfigurationError(f"RedisBackend(url={url!r}): pass a URL string such as 'redis://localhost:6379/0'")
+
+    def _adopt(self, client: Any) -> None:
+        import redis.asyncio
+        import redis.asyncio.cluster
+        import redis.cluster
+
+        self._cluster = isinstance(client, (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster))
+        if isinstance(client, (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)):
+            self._user_async = client
+        elif callable(getattr(client, "get", None)) and callable(getattr(client, "scan_iter", None)):
+            self._client = client
+        else:
+            raise ConfigurationError(
+                f"RedisBackend(client={client!r}): pass a redis.Redis, redis.cluster.RedisCluster "
+                "or a redis.asyncio client"
+            )
 
     def __repr__(self) -> str:
-        return f"RedisBackend({self.url!r}, prefix={self.prefix!r})"
+        where = self.url if self.url is not None else type(self._client or self._user_async).__name__
+        return f"RedisBackend({where!r}, prefix={self.prefix!r})"
 
     # -- clients -----------------------------------------------------------------------
-    def _options(self) -> dict[str, Any]:
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        return {"socket_connect_timeout": 1.0, "socket_timeout": 5.0, "retry": Retry(NoBackoff(), 1)}
-
     def _sync(self) -> Any:
         client = self._client
         if client is None:
-            if self._shared_async is not None:
+            with self._opening:  # two threads' first calls open one client, not two
+                return self._open_sync()
+        return client
+
+    def _open_sync(self) -> Any:
+        client = self._client
+        if client is None:
+            if self._user_async is not None:
                 raise ConfigurationError(
                     "this RedisBackend was given an asyncio client, so it serves only async def functions; "
                     "pass a URL or a sync redis.Redis client for sync functions"
@@ -96,30 +256,41 @@ class RedisBackend(BaseBackend):
             if self._cluster:
                 from redis.cluster import RedisCluster
 
-                client = RedisCluster.from_url(self._plain_url, socket_connect_timeout=1.0, socket_timeout=5.0)
+                client = RedisCluster.from_url(self._plain_url, **_TIMEOUTS)
             else:
-                client = self._redis.Redis.from_url(self._plain_url, **self._options())
+                client = self._redis.Redis.from_url(self._plain_url, decode_responses=False, **_TIMEOUTS)
+                pool = client.connection_pool
+                self._direct = _Direct(lambda: pool.connection_class(**pool.connection_kwargs), self._errors)
             self._client = client
         return client
 
-    def _async(self) -> Any:
-        if self._shared_async is not None:
-            return self._shared_async
+    def _loop(self) -> _Loop:
         loop = asyncio.get_running_loop()
-        client = self._aclients.get(loop)
-        if client is None:
-            if self.url is None:  # built from a sync client only: no URL to open an async one
-                return None
-            if self._cluster:
-                from redis.asyncio.cluster import RedisCluster
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = self._new_loop_state()
+            for other in [lp for lp in self._loops if lp.is_closed()]:
+                self._loops.pop(other, None)  # their sockets went with the loop
+        return state
 
-                client = RedisCluster.from_url(self._plain_url, socket_connect_timeout=1.0, socket_timeout=5.0)
-            else:
-                import redis.asyncio
+    def _new_loop_state(self) -> _Loop:
+        if self._user_async is not None:
+            return _Loop(self._user_async, None)
+        if not self._plain_url:  # built from a sync client: no settings to open an async one
+            return _Loop(_InThread(self._sync()), None)
+        if self._cluster:
+            from redis.asyncio.cluster import RedisCluster
 
-                client = redis.asyncio.Redis.from_url(self._plain_url, **self._options())
-            self._aclients[loop] = client
-        return client
+            return _Loop(RedisCluster.from_url(self._plain_url, **_TIMEOUTS), None)
+        import redis.asyncio
+
+        client = redis.asyncio.Redis.from_url(self._plain_url, decode_responses=False, **_TIMEOUTS)
+        pool = client.connection_pool
+        return _Loop(client, _ADirect(lambda: pool.connection_class(**pool.connection_kwargs), self._errors))
+
+    def _async(self) -> Any:
+        """This loop's async client (the locks use it)."""
+        return self._loop().client
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -135,7 +306,9 @@ class RedisBackend(BaseBackend):
     # -- sync protocol -----------------------------------------------------------------
     def get(self, key: str) -> bytes | None:
         """Stored bytes or ``None``."""
-        value = self._sync().get(self._k(key))
+        client = self._sync()
+        direct = self._direct
+        value = direct.call("GET", self.prefix + key) if direct is not None else client.get(self.prefix + key)
         return None if value is None else bytes(value)
 
     def get_head(self, key: str) -> bytes | None:
@@ -145,15 +318,21 @@ class RedisBackend(BaseBackend):
 
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Store bytes; ``ttl`` seconds become ``PX`` milliseconds."""
-        px = None if ttl is None else max(1, int(ttl * 1000))
-        self._sync().set(self._k(key), value, px=px)
+        client = self._sync()
+        direct = self._direct
+        if direct is not None:
+            direct.call("SET", self.prefix + key, value, *_px(ttl))
+        else:
+            client.set(self._k(key), value, px=None if ttl is None else max(1, int(ttl * 1000)))
 
     def delete(self, key: str) -> bool:
         """Unlink one key; true if it existed."""
-        return bool(self._sync().unlink(self._k(key)))
+        client = self._sync()
+        direct = self._direct
+        return bool(direct.call("UNLINK", self._k(key)) if direct is not None else client.unlink(self._k(key)))
 
     def clear(self, prefix: str = "") -> int:
-        """SCAN + UNLINK every key under this backend's prefix plus ``prefix``; nothing else."""
+        """SCAN + UNLINK the keys under this backend's prefix plus ``prefix``; nothing else."""
         client = self._sync()
         count = 0
         batch: list[bytes] = []
@@ -162,16 +341,11 @@ class RedisBackend(BaseBackend):
                 continue
             batch.append(raw)
             if len(batch) >= _BATCH:
-                count += self._unlink(client, batch)
+                count += int(client.unlink(*batch))  # a cluster client splits it by slot
                 batch = []
         if batch:
-            count += self._unlink(client, batch)
+            count += int(client.unlink(*batch))
         return count
-
-    def _unlink(self, client: Any, keys: list[bytes]) -> int:
-        if self._cluster:
-            return sum(int(client.unlink(k)) for k in keys)
-        return int(client.unlink(*keys))
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Live keys under the prefix (SCAN, so it never blocks the server)."""
@@ -184,77 +358,74 @@ class RedisBackend(BaseBackend):
         """A ``SET NX PX`` lease on ``key`` for cross-process single-flight."""
         from memo._locks import RedisLock
 
-        return RedisLock(self._client_for_lock(), self._async, self._k(_LOCKS + key), lease)
-
-    def _client_for_lock(self) -> Any:
-        return None if self._shared_async is not None else self._sync()
+        sync = None if self._user_async is not None else self._sync()
+        return RedisLock(sync, self._async, self._k(_LOCKS + key), lease)
 
     def close(self) -> None:
-        """Close the sync client's connections; async clients are dropped with their loops."""
-        client, self._client = self._client, None
+        """Close the connections this backend opened (a user's client is left open); idempotent.
+
+        Async clients belong to their loops: close them with :meth:`aclose` from the loop.
+        """
+        direct, self._direct = self._direct, None
+        if direct is not None:
+            direct.close()
+        client = self._client
         if client is not None and self.url is not None:
+            self._client = None
             client.close()
-        self._aclients = weakref.WeakKeyDictionary()
+        self._loops = weakref.WeakKeyDictionary()
 
     # -- native async twins --------------------------------------------------------------
     async def aget(self, key: str) -> bytes | None:
         """Async :meth:`get` on this loop's client."""
-        client = self._async()
-        if client is None:
-            return await super().aget(key)
-        value = await client.get(self._k(key))
+        state = self._loop()
+        direct = state.direct
+        k = self.prefix + key
+        value = await (direct.acall("GET", k) if direct is not None else state.client.get(k))
         return None if value is None else bytes(value)
 
     async def aset(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Async :meth:`set`."""
-        client = self._async()
-        if client is None:
-            return await super().aset(key, value, ttl)
-        px = None if ttl is None else max(1, int(ttl * 1000))
-        await client.set(self._k(key), value, px=px)
+        state = self._loop()
+        direct = state.direct
+        if direct is not None:
+            await direct.acall("SET", self.prefix + key, value, *_px(ttl))
+        else:
+            await state.client.set(self._k(key), value, px=None if ttl is None else max(1, int(ttl * 1000)))
 
     async def adelete(self, key: str) -> bool:
         """Async :meth:`delete`."""
-        client = self._async()
-        if client is None:
-            return await super().adelete(key)
-        return bool(await client.unlink(self._k(key)))
+        state = self._loop()
+        direct = state.direct
+        k = self._k(key)
+        return bool(await (direct.acall("UNLINK", k) if direct is not None else state.client.unlink(k)))
 
     async def aclear(self, prefix: str = "") -> int:
         """Async :meth:`clear`."""
-        client = self._async()
-        if client is None:
-            return await super().aclear(prefix)
+        client = self._loop().client
         keys = [raw async for raw in client.scan_iter(match=self._pattern(prefix), count=1000)]
         keys = [k for k in keys if self._visible(k) is not None]
         count = 0
         for start in range(0, len(keys), _BATCH):
-            chunk = keys[start : start + _BATCH]
-            if self._cluster:
-                for k in chunk:
-                    count += int(await client.unlink(k))
-            else:
-                count += int(await client.unlink(*chunk))
+            count += int(await client.unlink(*keys[start : start + _BATCH]))
         return count
 
     async def akeys(self, prefix: str = "") -> AsyncIterator[str]:
         """Async :meth:`keys`."""
-        client = self._async()
-        if client is None:
-            async for key in super().akeys(prefix):
-                yield key
-            return
-        async for raw in client.scan_iter(match=self._pattern(prefix), count=1000):
+        async for raw in self._loop().client.scan_iter(match=self._pattern(prefix), count=1000):
             visible = self._visible(raw)
             if visible is not None:
                 yield visible
 
     async def aclose(self) -> None:
-        """Close this loop's async client."""
+        """Close this loop's async connections (a user's client is left open); idempotent."""
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # pragma: no cover - always called from a loop
+        except RuntimeError:  # pragma: no cover - always awaited inside a loop
             return
-        client = self._aclients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        state = self._loops.pop(loop, None)
+        if state is None or state.client is self._user_async or isinstance(state.client, _InThread):
+            return
+        if state.direct is not None:
+            await state.direct.aclose()
+        await state.client.aclose()
