@@ -17,7 +17,9 @@ import io
 import pickle
 import re
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import xxhash
@@ -31,6 +33,7 @@ T = TypeVar("T")
 # Exact types the C pickler serializes deterministically by content.
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
 _SORTABLE: frozenset[type] = frozenset({int, str, bytes})
+_DICT_ONLY = {dict}
 
 
 class _Unhashable(Exception):
@@ -71,6 +74,9 @@ class _TCustom: ...
 
 
 class _TReduce: ...
+
+
+class _TRecords: ...
 
 
 _registry: dict[type, Callable[[Any], object]] = {}
@@ -170,6 +176,9 @@ def canon(obj: object, path: list[int]) -> object:
     if t is list or t is tuple:
         if _ATOMS.issuperset(map(type, obj)):  # type: ignore[call-overload]
             return obj
+        records = _records(obj, t)  # type: ignore[arg-type]
+        if records is not None:
+            return records
         items = _inside(obj, path, lambda: [canon(x, path) for x in obj])  # type: ignore[attr-defined]
         return items if t is list else tuple(items)
     if t is dict:
@@ -181,6 +190,34 @@ def canon(obj: object, path: list[int]) -> object:
     if t is set or t is frozenset:
         return _canon_set(obj, path)  # type: ignore[arg-type]
     return _canon_other(obj, t, path)
+
+
+def _records(seq: Sequence[Any], t: type) -> object | None:
+    """A list/tuple of flat dicts sharing one key set, as one table; ``None`` if it is not one.
+
+    ``[{"id": 1, "ok": True}, {"ok": False, "id": 2}]`` becomes
+    ``(_TRecords, list, ("id", "ok"), [(1, True), (2, False)])``: the rows hold each dict's
+    values in sorted-key order, so key order never matters, and every check runs at C
+    speed (no Python call per dict). Whether a sequence qualifies depends only on its
+    content (exact types included), so equal sequences always take the same form.
+    """
+    if len(seq) < 2 or type(seq[0]) is not dict or set(map(type, seq)) != _DICT_ONLY:
+        return None
+    first: dict[Any, Any] = seq[0]
+    if not first or set(map(len, seq)) != {len(first)}:
+        return None
+    key_types = set(map(type, chain.from_iterable(seq)))
+    if len(key_types) != 1 or not key_types <= _SORTABLE:
+        return None
+    keys = tuple(sorted(first))
+    try:  # each dict has len(keys) keys of the one type, and every key in ``keys``: the same set
+        rows = list(map(itemgetter(*keys), seq))
+    except KeyError:
+        return None
+    values = rows if len(keys) == 1 else chain.from_iterable(rows)
+    if not _ATOMS.issuperset(map(type, values)):
+        return None
+    return (_TRecords, t is list, keys, rows)
 
 
 def _inside(container: object, path: list[int], build: Callable[[], Any]) -> Any:

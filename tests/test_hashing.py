@@ -191,3 +191,22 @@ def test_code_edit_changes_version_but_comments_do_not() -> None:
     exec("def f(x):\n    return x + 2\n", ns)
     c = code_fingerprint(ns["f"])
     assert a == b != c
+
+
+def test_lists_of_flat_dicts() -> None:
+    """A list of flat dicts keys on content: key order free; rows, key types, list/tuple and the key set matter."""
+    rows = [{"id": 1, "ok": True}, {"id": 2, "ok": False}]
+    same = [{"ok": True, "id": 1}, {"id": 2, "ok": False}]
+    assert memo.hash_value(rows) == memo.hash_value(same)
+    different = [
+        [{"id": 2, "ok": False}, {"id": 1, "ok": True}],  # row order
+        [{"id": 1, "ok": True}, {"id": 2, "ok": 0}],  # a value's type
+        [{"id": 1, "ok": True}, {"id": 2, "no": False}],  # a key
+        [{"id": 1, "ok": True}, {"id": 2, "ok": False, "x": None}],  # a key more
+        tuple(rows),
+        [{1: "a"}, {1: "b"}],
+        [{True: "a"}, {1: "b"}],  # True == 1 as a dict key, but a different key
+        [{"id": 1, "ok": [True]}, {"id": 2, "ok": False}],  # not flat: the per-dict path
+    ]
+    digests = {memo.hash_value(v) for v in [rows, *different]}
+    assert len(digests) == len(different) + 1

@@ -117,3 +117,41 @@ def test_digests_identical_in_another_process_with_another_seed() -> None:
         [sys.executable, "-c", code], input=pickle.dumps(batch), env=env, capture_output=True, check=True
     )
     assert pickle.loads(bytes.fromhex(out.stdout.decode().strip())) == here
+
+
+record_keys = st.one_of(
+    st.lists(st.text(max_size=3), min_size=1, max_size=4, unique=True),
+    st.lists(st.integers(-3, 3), min_size=1, max_size=4, unique=True),
+    st.lists(st.sampled_from([0, 1, True, False, b"a", "a", 1.0]), min_size=1, max_size=3, unique_by=repr),
+)
+
+
+@st.composite
+def record_lists(draw: st.DrawFn) -> Any:
+    """Lists (or tuples) of flat dicts that mostly share one key set, in shuffled key orders."""
+    keys = draw(record_keys)
+    rows = draw(st.lists(st.lists(atoms, min_size=len(keys), max_size=len(keys)), min_size=2, max_size=5))
+    out = []
+    for row in rows:
+        items = list(zip(keys, row))
+        if draw(st.booleans()):
+            items.reverse()
+        if draw(st.integers(0, 9)) == 0:  # now and then a dict with a key more or fewer
+            items = items[1:] if draw(st.booleans()) else [*items, (draw(st.text(max_size=2)), 0)]
+        out.append(dict(items))
+    return out if draw(st.booleans()) else tuple(out)
+
+
+@SETTINGS
+@given(record_lists())
+def test_record_lists_ignore_key_order(v: Any) -> None:
+    """A list of flat dicts hashes alike whatever each dict's key order."""
+    assert memo.hash_value(v) == memo.hash_value(_rebuilt(v))
+
+
+@SETTINGS
+@given(record_lists(), record_lists())
+def test_different_record_lists_differ(a: Any, b: Any) -> None:
+    """Lists of flat dicts that are not strictly equal (key types included) never share a digest."""
+    if not strict_equal(a, b):
+        assert memo.hash_value(a) != memo.hash_value(b)
