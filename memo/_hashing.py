@@ -196,10 +196,10 @@ def _records(seq: Sequence[Any], t: type) -> object | None:
     """A list/tuple of flat dicts sharing one key set, as one table; ``None`` if it is not one.
 
     ``[{"id": 1, "ok": True}, {"ok": False, "id": 2}]`` becomes
-    ``(_TRecords, list, ("id", "ok"), [(1, True), (2, False)])``: the rows hold each dict's
-    values in sorted-key order, so key order never matters, and every check runs at C
-    speed (no Python call per dict). Whether a sequence qualifies depends only on its
-    content (exact types included), so equal sequences always take the same form.
+    ``(_TRecords, True, ("id", "ok"), [[1, 2], [True, False]])``: one column of values per
+    key, keys sorted, so key order never matters, and every check runs at C speed (no
+    Python call per dict). Whether a sequence qualifies depends only on its content
+    (exact types included), so equal sequences always take the same form.
     """
     if len(seq) < 2 or type(seq[0]) is not dict or set(map(type, seq)) != _DICT_ONLY:
         return None
@@ -210,14 +210,16 @@ def _records(seq: Sequence[Any], t: type) -> object | None:
     if len(key_types) != 1 or not key_types <= _SORTABLE:
         return None
     keys = tuple(sorted(first))
+    columns = []
     try:  # each dict has len(keys) keys of the one type, and every key in ``keys``: the same set
-        rows = list(map(itemgetter(*keys), seq))
+        for key in keys:
+            column = list(map(itemgetter(key), seq))
+            if not _ATOMS.issuperset(map(type, column)):
+                return None
+            columns.append(column)
     except KeyError:
         return None
-    values = rows if len(keys) == 1 else chain.from_iterable(rows)
-    if not _ATOMS.issuperset(map(type, values)):
-        return None
-    return (_TRecords, t is list, keys, rows)
+    return (_TRecords, t is list, keys, columns)
 
 
 def _inside(container: object, path: list[int], build: Callable[[], Any]) -> Any:
