@@ -1,0 +1,203 @@
+"""The compiled per-function wrappers of ``@memo.cache`` and their memory-hit fast path.
+
+Each wrapper is compiled from one source template, so the sync and async ones mirror
+each other; past the inline hit they hand over to the drivers in ``_decorator``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import time
+import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from memo import _config
+from memo._core import MISS, KeyMaker
+from memo._store import Store
+from memo.backends.memory import MemoryBackend
+
+if TYPE_CHECKING:
+    from memo._decorator import _Cached
+
+__all__ = ["make_wrapper"]
+
+# The wrappers come from one source text, so the sync and async ones mirror each other.
+# ``{sig}`` is the function's own parameter list when it has no ``*args``/``**kwargs``
+# (no packing of a tuple and a dict per call, defaults applied by the interpreter, a flat
+# typed tuple), else the generic ``*args, **kwargs``. A hit on the current MemoryBackend
+# is served inline: one lookup of the typed call in the function's slot map, then the
+# slot's own checks (still held by the backend, owned by this call's backend, not
+# expired) and the counters. Everything else goes through ``_enter`` and the drivers.
+_WRAPPER = """
+def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo_enter, _memo_call,
+               _memo_monotonic, _memo_next, _memo_hits, _memo_stats, _memo_backend, _memo_type, _memo_KeyError,
+               _memo_Exception{defaults}):
+    {async_}def _memo_wrapper({sig}):
+        if _memo_state.enabled:
+            _memo_typed = {probe}
+            try:
+                _memo_slot = _memo_slots[_memo_typed]
+            except _memo_Exception:  # not seen yet, or an unhashable argument
+                _memo_slot = None
+            if _memo_slot is not None:
+                _memo_entry = _memo_slot.item  # its Entry, or None once the backend dropped it
+                _memo_owner = _memo_slot.owner
+                _memo_expires = _memo_slot.expires
+                if (
+                    _memo_entry is not None
+                    and _memo_owner is {backend}
+                    and (_memo_expires is None or _memo_expires > _memo_monotonic())
+                ):
+                    if _memo_owner._lru:
+                        try:
+                            _memo_owner._data.move_to_end(_memo_slot.key)
+                        except _memo_KeyError:  # evicted meanwhile: the entry is still valid to return
+                            pass
+                    _memo_next(_memo_hits)  # Stats.hit, inlined
+                    _memo_stats.time_saved += _memo_entry.duration
+                    return _memo_entry.value
+            _memo_args = {args}
+            _memo_kwargs = {kwargs}
+            _memo_key, _memo_store, _memo_entry = _memo_enter(_memo_c, _memo_typed, _memo_args, _memo_kwargs)
+            if _memo_entry is not None:
+                return _memo_entry.value
+            return {await_}_memo_call(_memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs)
+        return {await_}_memo_func({call})
+    return _memo_wrapper
+"""
+
+_SLOTS_MAX = 4096
+_compiled: dict[str, types.CodeType] = {}  # wrapper source -> its code, shared by functions of one shape
+
+_GENERIC = {
+    "sig": "*args, **kwargs",
+    "probe": "_memo_probe(args, kwargs)",
+    "args": "args",
+    "kwargs": "kwargs",
+    "call": "*args, **kwargs",
+}
+
+
+def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Store, Any]:
+    """The wrappers' path past the slot map: (key, store, hit entry or None).
+
+    Finds the key (remembered, else computed and remembered) and the store. A hit on a
+    plain MemoryBackend is served here (I/O-free, so for both drivers) and its slot kept
+    for the wrapper's next call; anything else goes to the driver.
+    """
+    fast = c.fast
+    try:
+        key = fast.get(typed)
+    except Exception:  # an unhashable argument
+        key = None
+    remembered = key is not None
+    if key is None:
+        key = c.keys.prefix + c.keys._digest(args, kwargs)
+        c.keys.remember(fast, typed, (*args, *kwargs.values()), key)
+    store = c.store()
+    backend = store.backend
+    if type(backend) is not MemoryBackend:
+        return key, store, None
+    entry = store.load(key, c.policy)
+    if entry is MISS:
+        return key, store, None
+    c.stats.hit(entry.duration)
+    slot = backend._data.get(key)
+    if remembered and slot is not None and slot.item is entry:
+        slots = c.slots
+        if c.slots_owner is not backend or len(slots) >= _SLOTS_MAX:
+            slots.clear()
+            c.slots_owner = backend
+        slots[typed] = slot
+    return key, store, entry
+
+
+def _signature_parts(func: Callable[..., Any], sig: inspect.Signature) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """Source parts of a wrapper with ``func``'s own parameters, or None to use ``*args, **kwargs``."""
+    if type(func) is not types.FunctionType or hasattr(func, "__wrapped__") or hasattr(func, "__signature__"):
+        return None
+    params = list(sig.parameters.values())
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name.startswith("_memo_") for p in params):
+        return None
+    if len(params) > 64:
+        return None
+    parts: list[str] = []
+    defaults: dict[str, Any] = {}
+    positional: list[str] = []
+    keyword: list[str] = []
+    star = False
+    for i, p in enumerate(params):
+        text = p.name
+        if p.default is not p.empty:
+            defaults[f"_memo_d{i}"] = p.default
+            text += f"=_memo_d{i}"
+        if p.kind is p.KEYWORD_ONLY:
+            if not star:
+                parts.append("*")
+                star = True
+            keyword.append(p.name)
+        else:
+            positional.append(p.name)
+        parts.append(text)
+        if p.kind is p.POSITIONAL_ONLY and (i + 1 == len(params) or params[i + 1].kind is not p.POSITIONAL_ONLY):
+            parts.append("/")
+    names = [p.name for p in params]
+    source = {
+        "sig": ", ".join(parts),
+        "probe": "(" + "".join(f"_memo_type({n}), " for n in names) + "".join(f"{n}, " for n in names) + ")",
+        "args": "(" + "".join(f"{n}, " for n in positional) + ")",
+        "kwargs": "{" + ", ".join(f"{n!r}: {n}" for n in keyword) + "}",
+        "call": ", ".join([*positional, *(f"{n}={n}" for n in keyword)]),
+    }
+    return source, defaults
+
+
+def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
+    """Compile the wrapper of ``c.func`` from :data:`_WRAPPER`, calling ``call`` (a driver) past a hit."""
+    func = c.func
+    found = _signature_parts(func, c.keys.signature)
+    defaults: dict[str, Any] = {}
+    if found is None:
+        parts = _GENERIC
+        c.fast = c.keys._fast  # the same typed tuples KeyMaker.key makes: they can share the map
+    else:
+        parts, defaults = found
+    source = _WRAPPER.format(
+        async_="async " if is_async else "",
+        await_="await " if is_async else "",
+        defaults="".join(f", {name}" for name in defaults),
+        backend="_memo_state.backend" if c.opts.backend is None else "_memo_backend",
+        **parts,
+    )
+    code = _compiled.get(source)
+    if code is None:
+        code = _compiled[source] = compile(source, "<memo wrapper>", "exec")
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    wrapper = namespace["_memo_make"](
+        c,
+        func,
+        _config.state,
+        c.slots,
+        KeyMaker.probe,
+        _enter,
+        call,
+        time.monotonic,
+        next,
+        c.stats._hits,
+        c.stats,
+        c.opts.backend,
+        type,
+        KeyError,
+        Exception,
+        *defaults.values(),
+    )
+    own = wrapper.__code__
+    own = own.replace(co_name=getattr(func, "__name__", own.co_name))  # error messages name the function
+    if sys.version_info >= (3, 11):
+        own = own.replace(co_qualname=getattr(func, "__qualname__", own.co_name))
+    wrapper.__code__ = own
+    return functools.wraps(func)(wrapper)
