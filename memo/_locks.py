@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -98,8 +99,64 @@ return 0
 """
 
 
+class _Keeper:
+    """One daemon thread per process that extends every held sync Redis lease.
+
+    Each lease is extended a third of the way through it, so a holder that lives keeps its
+    lock and a holder that dies loses it within ``lease``. Taking a lock is a dict insert,
+    not a thread start (a thread per computation cost more than the round trips).
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        """Start empty (also in a forked child: the parent's leases and thread are not ours)."""
+        self._wake = threading.Condition()
+        self._due: dict[RedisLock, float] = {}
+        self._thread: threading.Thread | None = None
+
+    def add(self, lock: RedisLock) -> None:
+        """Keep extending ``lock`` until :meth:`discard`."""
+        with self._wake:
+            self._due[lock] = time.monotonic() + lock.lease_ms / 3000
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="memo-leases", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def discard(self, lock: RedisLock) -> None:
+        """Stop extending ``lock``."""
+        with self._wake:
+            self._due.pop(lock, None)
+
+    def held(self) -> int:
+        """How many leases are being kept (for tests)."""
+        with self._wake:
+            return len(self._due)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                now = time.monotonic()
+                ready = [lock for lock, due in self._due.items() if due <= now]
+                if not ready:
+                    self._wake.wait(min(self._due.values(), default=now + 60.0) - now)
+                    continue
+                for lock in ready:
+                    self._due[lock] = now + lock.lease_ms / 3000
+            for lock in ready:  # network calls outside the condition's lock
+                if not lock.extend():
+                    self.discard(lock)
+
+
+_keeper = _Keeper()
+
+
 class RedisLock:
-    """``SET key token NX PX lease``; extended by its holder, released only by its owner."""
+    """``SET key token NX PX lease``; extended while held, released only by its owner."""
 
     def __init__(self, client: Any, aclient: Any, key: str, lease: float) -> None:
         self._client = client
@@ -107,29 +164,25 @@ class RedisLock:
         self.key = key
         self.lease_ms = max(100, int(lease * 1000))
         self.token = os.urandom(16).hex()
-        self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None
-        self._thread: threading.Thread | None = None
 
     def try_acquire(self) -> bool:
-        """Take the lease if free and start extending it in a daemon thread."""
+        """Take the lease if free; the process's lease keeper extends it from then on."""
         if not self._client.set(self.key, self.token, nx=True, px=self.lease_ms):
             return False
-        self._thread = threading.Thread(target=self._keep_alive, name="memo-lease", daemon=True)
-        self._thread.start()
+        _keeper.add(self)
         return True
 
-    def _keep_alive(self) -> None:
-        while not self._stop.wait(self.lease_ms / 3000):
-            try:
-                if not self._client.eval(_EXTEND, 1, self.key, self.token, self.lease_ms):
-                    return
-            except Exception:
-                return  # the lease lapses; waiters will compute on their own
+    def extend(self) -> bool:
+        """Push the lease's expiry out by ``lease`` if it is still ours; false if it is not (or failed)."""
+        try:
+            return bool(self._client.eval(_EXTEND, 1, self.key, self.token, self.lease_ms))
+        except Exception:
+            return False  # the lease lapses; waiters will compute on their own
 
     def release(self) -> None:
         """Stop extending and delete the lease if it is still ours."""
-        self._stop.set()
+        _keeper.discard(self)
         with contextlib.suppress(Exception):
             self._client.eval(_RELEASE, 1, self.key, self.token)
 
