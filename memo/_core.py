@@ -34,6 +34,7 @@ __all__ = ["MISS", "CacheInfo", "EntryInfo", "Flights", "Policy", "Stats"]
 MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__bool__": lambda self: False})()
 _WARN_INTERVAL = 60.0
 _DEFAULT_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
+_EMPTY = inspect.Parameter.empty
 _FAST_MAX = 4096  # remembered calls per function; the map is emptied when full
 _FAST_ATOM_LEN = 512  # longest str/bytes argument remembered
 
@@ -240,7 +241,18 @@ class KeyMaker:
     shape (kwargs in another order).
     """
 
-    __slots__ = ("_closure_digest", "_fast", "_fast_ok", "_ignore", "_key_fn", "_sig", "func", "prefix")
+    __slots__ = (
+        "_closure_digest",
+        "_fast",
+        "_fast_ok",
+        "_ignore",
+        "_key_fn",
+        "_params",
+        "_positional",
+        "_sig",
+        "func",
+        "prefix",
+    )
 
     def __init__(self, func: Any, prefix: str, ignore: tuple[str, ...], key_fn: Any) -> None:
         self.func = func
@@ -253,6 +265,11 @@ class KeyMaker:
         # The typed-call -> key memo is sound only when the key depends on the call alone.
         self._fast_ok = key_fn is None and all(type(d) in _DEFAULT_ATOMS for d in defaults)
         self._fast: dict[tuple[Any, ...], str] = {}
+        # A plain parameter list (no *args, **kwargs or positional-only) binds without inspect.
+        params = list(self._sig.parameters.values())
+        plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
+        self._positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD) if plain else None
+        self._params = tuple((p.name, p.default) for p in params)
 
     @property
     def signature(self) -> inspect.Signature:
@@ -309,10 +326,29 @@ class KeyMaker:
         return digest
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Bound arguments with defaults applied; TypeError like a real call when they don't fit."""
-        bound = self._sig.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return bound.arguments
+        """Bound arguments with defaults applied; TypeError like a real call when they don't fit.
+
+        The same mapping, in parameter order, as ``signature.bind`` plus ``apply_defaults``;
+        plain parameter lists take a direct path, anything unusual (or wrong) goes to inspect.
+        """
+        positional = self._positional
+        if positional is not None and len(args) <= len(positional):
+            bound = dict(zip(positional, args))
+            used = 0
+            for name, default in self._params[len(args) :]:
+                if name in kwargs:
+                    bound[name] = kwargs[name]
+                    used += 1
+                elif default is not _EMPTY:
+                    bound[name] = default
+                else:
+                    break  # a missing argument: inspect raises the TypeError
+            else:
+                if used == len(kwargs):  # else an unexpected or duplicated keyword
+                    return bound
+        full = self._sig.bind(*args, **kwargs)
+        full.apply_defaults()
+        return full.arguments
 
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The cache key of a call."""

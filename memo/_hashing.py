@@ -258,6 +258,8 @@ def _canon_other(obj: object, t: type, path: list[int]) -> object:
         return (_TCustom, _type_name(t), canon(fn(obj), path))
     if isinstance(obj, type):
         return (_TType, obj.__module__, obj.__qualname__)
+    if isinstance(obj, types.ModuleType):  # a module is its name, like a global reference
+        return (_TType, "<module>", obj.__name__)
     if isinstance(obj, enum.Enum):
         return (_TEnum, _type_name(t), obj.name)
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):

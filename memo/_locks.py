@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import struct
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,24 +48,55 @@ def poll_delays(first: float = 0.002, factor: float = 1.5, cap: float = 0.1) -> 
         delay = min(delay * factor, cap)
 
 
+# Open-file-description locks (Linux): byte-range locks owned by one open file, so two
+# lockers conflict even inside one process, and the kernel drops them when the holder dies.
+_OFD = sys.platform == "linux" and struct.calcsize("P") == 8
+_FLOCK = struct.Struct("hhqqi4x")  # struct flock on 64-bit Linux: type, whence, start, len, pid
+_WRLCK, _UNLCK, _F_OFD_SETLK = 1, 2, 37
+
+
 class FileLock:
-    """``flock`` on ``<directory>/<sha256(key)>.lock``: released by the kernel if the holder dies."""
+    """A per-key exclusive lock under ``directory``, released by the kernel if the holder dies.
 
-    def __init__(self, directory: Path, key: str) -> None:
-        import hashlib
+    On 64-bit Linux every key is one byte of a single ``keys.lock`` file, locked with an
+    open-file-description lock at an offset taken from the key's 62-bit hash: no file per
+    key (the directory never grows) and no collisions in practice. Elsewhere it is a
+    ``flock`` on ``<sha256(key)>.lock``; those files stay (deleting one would race other
+    lockers).
+    """
 
-        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-        self.path = directory / f"{digest}.lock"
+    def __init__(self, directory: str | Path, key: str) -> None:
+        self.directory = str(directory)
+        if _OFD:
+            import xxhash
+
+            self.path = os.path.join(self.directory, "keys.lock")
+            self.offset = xxhash.xxh3_64_intdigest(key.encode()) >> 2
+        else:
+            import hashlib
+
+            self.path = os.path.join(self.directory, f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.lock")
+            self.offset = 0
         self._fd: int | None = None
 
+    def _open(self) -> int:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        try:
+            return os.open(self.path, flags, 0o600)
+        except FileNotFoundError:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            return os.open(self.path, flags, 0o600)
+
     def try_acquire(self) -> bool:
-        """Take the lock file's exclusive flock without waiting."""
+        """Take the key's lock without waiting; false if another holder has it."""
         import fcntl
 
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._open()
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _OFD:
+                fcntl.fcntl(fd, _F_OFD_SETLK, _FLOCK.pack(_WRLCK, os.SEEK_SET, self.offset, 1, 0))
+            else:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
             return False
@@ -71,13 +104,16 @@ class FileLock:
         return True
 
     def release(self) -> None:
-        """Unlock and close; the file stays (deleting it would race other lockers)."""
+        """Unlock and close (closing alone would free it too); the lock file stays."""
         fd, self._fd = self._fd, None
         if fd is not None:
             import fcntl
 
             with contextlib.suppress(OSError):
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                if _OFD:
+                    fcntl.fcntl(fd, _F_OFD_SETLK, _FLOCK.pack(_UNLCK, os.SEEK_SET, self.offset, 1, 0))
+                else:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
     async def atry_acquire(self) -> bool:

@@ -20,11 +20,12 @@ import pickle
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import isfinite as _isfinite
 from typing import Any, NamedTuple
 
 import xxhash
 
-__all__ = ["Entry", "RecordError", "dumps_record", "loads_record", "read_meta"]
+__all__ = ["Entry", "RecordError", "dumps_record", "loads_record", "read_meta", "record_parts"]
 
 MAGIC = b"MEMO"
 FORMAT_VERSION = 1
@@ -32,6 +33,11 @@ _FLAG_SIGNED = 1
 _HEADER = struct.Struct(">4sBBHId")  # magic, format, flags, parts, meta length, duration
 _SIG_LEN = 32
 _SUM_LEN = 16
+# Exact types whose pickle never refers to a global: plain data pickles the same with the
+# C pickler as with cloudpickle, ~7x faster for small values.
+_ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
+_FLAT: frozenset[type] = frozenset({list, tuple, set, frozenset})
+_encode_str = json.encoder.encode_basestring_ascii
 
 
 class RecordError(ValueError):
@@ -51,17 +57,14 @@ class Entry:
     version: str = ""
     size: int = 0
 
-    def meta(self) -> dict[str, Any]:
-        """The JSON-able metadata of this entry."""
-        return {
-            "function": self.function,
-            "args": self.args,
-            "created": self.created,
-            "expires": self.expires,
-            "duration": self.duration,
-            "version": self.version,
-            "size": self.size,
-        }
+    def meta_json(self) -> bytes:
+        """:meth:`meta` as compact JSON, built directly (this runs on every store)."""
+        text = (
+            f'{{"function":{_encode_str(self.function)},"args":{_encode_str(self.args)},'
+            f'"created":{_number(self.created)},"expires":{_number(self.expires)},'
+            f'"duration":{_number(self.duration)},"version":{_encode_str(self.version)},"size":{int(self.size)}}}'
+        )
+        return text.encode()
 
 
 def _sign(secret: bytes, parts: Sequence[bytes | memoryview]) -> bytes:
@@ -74,22 +77,55 @@ def _sign(secret: bytes, parts: Sequence[bytes | memoryview]) -> bytes:
     return mac.digest()
 
 
-def dumps_record(entry: Entry, secret: bytes | None = None) -> bytes:
-    """Serialize an entry to record bytes; raises pickling errors as they come."""
-    import cloudpickle  # imported on first store, not at `import memo`
+def _number(value: float | None) -> str:
+    """A float as JSON (``null`` for None and non-finite values, which JSON cannot hold)."""
+    if value is None:
+        return "null"
+    value = float(value)
+    return repr(value) if _isfinite(value) else "null"
 
+
+def _plain(value: Any) -> bool:
+    """True for exact atoms and flat containers of them (no global references inside)."""
+    t = type(value)
+    if t in _ATOMS:
+        return True
+    if t in _FLAT:
+        return _ATOMS.issuperset(map(type, value))
+    if t is dict:
+        return _ATOMS.issuperset(map(type, value)) and _ATOMS.issuperset(map(type, value.values()))
+    return False
+
+
+def record_parts(entry: Entry, secret: bytes | None = None) -> list[bytes | memoryview]:
+    """An entry's record as a list of buffers to write one after the other (no joined copy).
+
+    Out-of-band pickle buffers (numpy, pandas) are views of the value's own memory, so
+    a big array goes to the backend without ever being copied. Raises pickling errors
+    as they come.
+    """
     buffers: list[pickle.PickleBuffer] = []
-    main = cloudpickle.dumps(entry.value, protocol=5, buffer_callback=buffers.append)
+    if _plain(entry.value):
+        main = pickle.dumps(entry.value, protocol=5)
+    else:
+        import cloudpickle  # imported on first store of a non-plain value, not at `import memo`
+
+        main = cloudpickle.dumps(entry.value, protocol=5, buffer_callback=buffers.append)
     raws = [b.raw() for b in buffers]
     lengths = [len(main), *(r.nbytes for r in raws)]
     entry.size = sum(lengths)
-    meta_bytes = json.dumps(entry.meta(), separators=(",", ":")).encode()
+    meta_bytes = entry.meta_json()
     flags = _FLAG_SIGNED if secret else 0
     header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, len(lengths), len(meta_bytes), entry.duration)
     header += struct.pack(f">{len(lengths)}Q", *lengths)
     body: list[bytes | memoryview] = [meta_bytes, main, *raws]
     check = _sign(secret, [header, *body]) if secret else _checksum([header, *body])
-    return b"".join([header, check, *body])
+    return [header, check, *body]
+
+
+def dumps_record(entry: Entry, secret: bytes | None = None) -> bytes:
+    """Serialize an entry to one ``bytes`` record; raises pickling errors as they come."""
+    return b"".join(record_parts(entry, secret))
 
 
 def _checksum(parts: Sequence[bytes | memoryview]) -> bytes:

@@ -17,12 +17,13 @@ from typing import Any
 
 from memo._core import MISS, Policy
 from memo._health import breaker_for
-from memo._serialize import Entry, RecordError, dumps_record, loads_record, read_meta
+from memo._serialize import Entry, RecordError, loads_record, read_meta, record_parts
 from memo.exceptions import ConfigurationError, MemoError
 
 __all__ = ["Store", "store_for"]
 
 OBJECT, BYTES, VALUE = "object", "bytes", "value"
+_PARTS_MIN = 1 << 20  # records this big go as a list of buffers to backends that take one
 
 
 def _kind(backend: Any) -> str:
@@ -36,13 +37,15 @@ def _kind(backend: Any) -> str:
 class Store:
     """One backend seen through memo's entry interface."""
 
-    __slots__ = ("backend", "breaker", "kind", "secret")
+    __slots__ = ("backend", "breaker", "kind", "parts", "secret")
 
     def __init__(self, backend: Any, secret: bytes | None) -> None:
         self.backend = backend
         self.kind = _kind(backend)
         self.secret = secret
         self.breaker = breaker_for(backend)
+        # Optional capability: ``set_parts(key, buffers, ttl)`` writes a big record without a joined copy.
+        self.parts = callable(getattr(backend, "set_parts", None)) and callable(getattr(backend, "aset_parts", None))
 
     def _failed(self, op: str, exc: BaseException, policy: Policy) -> None:
         self.breaker.failed()
@@ -101,11 +104,14 @@ class Store:
         """Store an entry; False (and a warning or error per policy) when it could not be."""
         if self.kind == OBJECT:
             return self._save_object(key, entry, ttl, policy)
-        data = self._dump(entry, policy)
-        if data is None or self._skip(policy):
+        parts = self._dump(entry, policy)
+        if parts is None or self._skip(policy):
             return False
         try:
-            self.backend.set(key, data, ttl)
+            if self.parts and entry.size >= _PARTS_MIN:
+                self.backend.set_parts(key, parts, ttl)
+            else:
+                self.backend.set(key, b"".join(parts), ttl)
             self.breaker.succeeded()
             return True
         except Exception as exc:
@@ -186,14 +192,16 @@ class Store:
         """Async :meth:`save`."""
         if self.kind == OBJECT:
             return self._save_object(key, entry, ttl, policy)
-        data = entry.value if self.kind == VALUE else self._dump(entry, policy)
-        if data is None or self._skip(policy):
+        parts = [] if self.kind == VALUE else self._dump(entry, policy)
+        if parts is None or self._skip(policy):
             return False
         try:
             if self.kind == VALUE:
-                await self.backend.set(key, data, ttl)
+                await self.backend.set(key, entry.value, ttl)
+            elif self.parts and entry.size >= _PARTS_MIN:
+                await self.backend.aset_parts(key, parts, ttl)
             else:
-                await self._acall("aset", "set", key, data, ttl)
+                await self._acall("aset", "set", key, b"".join(parts), ttl)
             self.breaker.succeeded()
             return True
         except Exception as exc:
@@ -221,9 +229,9 @@ class Store:
 
         return await asyncio.to_thread(getattr(self.backend, sync_name), *args)
 
-    def _dump(self, entry: Entry, policy: Policy) -> bytes | None:
+    def _dump(self, entry: Entry, policy: Policy) -> list[bytes | memoryview] | None:
         try:
-            return dumps_record(entry, self.secret)
+            return record_parts(entry, self.secret)
         except Exception as exc:
             policy.write_failed(exc)
             return None

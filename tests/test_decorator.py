@@ -401,3 +401,47 @@ def test_generators_and_classes_are_refused() -> None:
     for target in (gen, agen, int, functools.partial):
         with pytest.raises(memo.ConfigurationError, match="cannot"):
             memo.cache(target)
+
+
+def _bind_cases() -> list[tuple[Any, tuple[Any, ...], dict[str, Any]]]:
+    def plain(a: int, b: int = 2, *, c: int = 3, d: int) -> None: ...
+
+    def posonly(a: int, /, b: int = 2) -> None: ...
+
+    def star(a: int, *rest: int, k: int = 1, **more: int) -> None: ...
+
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((1,), {"d": 4}),
+        ((1, 5), {"d": 4, "c": 0}),
+        ((), {"d": 4, "a": 1}),
+        ((1,), {}),  # missing d
+        ((1, 2, 3), {"d": 4}),  # too many positionals
+        ((1,), {"a": 1, "d": 4}),  # a twice
+        ((1,), {"d": 4, "e": 5}),  # unexpected keyword
+    ]
+    cases: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = [(plain, a, k) for a, k in calls]
+    cases += [(posonly, (1,), {}), (posonly, (), {"a": 1}), (star, (1, 2, 3), {"x": 1}), (star, (), {"a": 1, "k": 2})]
+    return cases
+
+
+@pytest.mark.parametrize(("func", "args", "kwargs"), _bind_cases())
+def test_binding_matches_inspect(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """KeyMaker.bind gives inspect's bound arguments (same order) or raises the same TypeError."""
+    import inspect
+
+    from memo._core import KeyMaker
+
+    maker = KeyMaker(func, "p:", (), None)
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs)
+    except TypeError as exc:
+        expected = str(exc)
+    else:
+        expected = ""
+    if expected:
+        with pytest.raises(TypeError) as info:
+            maker.bind(args, kwargs)
+        assert str(info.value) == expected
+        return
+    bound.apply_defaults()
+    assert list(maker.bind(args, kwargs).items()) == list(bound.arguments.items())

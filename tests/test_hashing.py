@@ -210,3 +210,23 @@ def test_lists_of_flat_dicts() -> None:
     ]
     digests = {memo.hash_value(v) for v in [rows, *different]}
     assert len(digests) == len(different) + 1
+
+
+def test_modules_hash_by_name() -> None:
+    """A module (an argument, or captured by a closure) hashes by its name, not refused."""
+    import json
+    import pickle
+
+    assert memo.hash_value(json) == memo.hash_value(json)
+    assert memo.hash_value(json) != memo.hash_value(pickle)
+    assert memo.hash_value(json) != memo.hash_value("json")
+
+    def outer(mod: Any) -> Any:
+        @memo.cache
+        def dumps(x: int) -> Any:
+            return mod.dumps(x)
+
+        return dumps
+
+    assert outer(json)(1) == "1"
+    assert outer(pickle)(1) == pickle.dumps(1)

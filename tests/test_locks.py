@@ -1,13 +1,18 @@
-"""Cross-process locks: Redis leases are kept alive while held and freed when released."""
+"""Cross-process locks: per-key file locks, and Redis leases kept alive while held and freed when released."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import memo
 from memo._locks import RedisLock, _keeper
 
 
@@ -61,3 +66,45 @@ async def test_async_held_lease_outlives_its_lease_time(redis_backend: Any) -> N
         await mine.arelease()
     assert await rival.atry_acquire()
     await rival.arelease()
+
+
+def test_file_locks_conflict_per_key_and_never_grow_the_directory(tmp_path: Path) -> None:
+    """Two lockers of one key conflict (even in one process), other keys are free, and 500 keys add no files."""
+    backend = memo.FileBackend(tmp_path / "c")
+    first, second, other = backend.make_lock("k", 10), backend.make_lock("k", 10), backend.make_lock("j", 10)
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    assert other.try_acquire()
+    first.release()
+    assert second.try_acquire()
+    second.release()
+    other.release()
+    files = set(os.listdir(tmp_path / "c" / "locks"))
+    for i in range(500):
+        lock = backend.make_lock(f"key-{i}", 10)
+        assert lock.try_acquire()
+        lock.release()
+    if sys.platform == "linux":
+        assert set(os.listdir(tmp_path / "c" / "locks")) == files
+
+
+def test_file_lock_of_a_killed_holder_is_free(tmp_path: Path) -> None:
+    """A process killed while holding a key's file lock frees it at once."""
+    code = (
+        "import sys, time, memo\n"
+        "lock = memo.FileBackend(sys.argv[1]).make_lock('k', 10)\n"
+        "assert lock.try_acquire()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "c")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "held"
+        lock = memo.FileBackend(tmp_path / "c").make_lock("k", 10)
+        assert not lock.try_acquire()
+    finally:
+        child.kill()
+        child.wait()
+    assert lock.try_acquire()
+    lock.release()

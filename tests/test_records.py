@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import memo
-from memo._serialize import Entry, RecordError, dumps_record, loads_record, read_meta
+from memo._serialize import Entry, RecordError, dumps_record, loads_record, read_meta, record_parts
 
 SECRET = b"s3cret-key"
 
@@ -36,6 +36,48 @@ def test_round_trip_keeps_metadata_and_writable_arrays() -> None:
     assert entry2.duration == 0.5
     meta = read_meta(dumps_record(entry)[:300])
     assert (meta["function"], meta["args"], meta["duration"]) == ("m.f", "x=1", 0.5)
+
+
+def test_metadata_json_holds_any_text_and_numbers() -> None:
+    """Metadata is valid JSON for quotes, backslashes, control and non-ASCII text, None and non-finite floats."""
+    import json
+
+    args = "name=\"a\\b\", note='\u00e9\u4e2d\U0001f600', raw=\x00\n\t"
+    nan = float("nan")
+    entry = Entry(1, function="m.f\u00e9", args=args, created=1.5e9, expires=None, duration=nan, version='v"1')
+    meta = read_meta(dumps_record(entry))
+    assert meta == {
+        "function": "m.f\u00e9",
+        "args": args,
+        "created": 1.5e9,
+        "expires": None,
+        "duration": None,
+        "version": 'v"1',
+        "size": entry.size,
+    }
+    assert json.loads(entry.meta_json()) == meta
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 1, "b": None}, [1, 2.5, "x"], (b"\x00", True), {1, 2}, frozenset({"a"}), 3 + 4j, "text", {"n": [1]}],
+    ids=["dict", "list", "tuple", "set", "frozenset", "complex", "str", "nested"],
+)
+def test_plain_and_other_values_round_trip(value: Any) -> None:
+    """Plain data (C pickler path) and nested data (cloudpickle path) come back equal and of the same type."""
+    back = loads_record(dumps_record(Entry(value))).value
+    assert back == value
+    assert type(back) is type(value)
+
+
+def test_big_record_parts_are_views_not_copies() -> None:
+    """A big array's record parts include a view of the array's own memory (no copy before the write)."""
+    array = np.arange(2**18, dtype=np.float64)
+    parts = record_parts(Entry(array))
+    views = [p for p in parts if isinstance(p, memoryview) and p.nbytes == array.nbytes]
+    assert views
+    assert np.shares_memory(np.frombuffer(views[0], dtype=np.float64), array)
+    assert np.array_equal(loads_record(b"".join(parts)).value, array)
 
 
 def _record() -> bytes:
