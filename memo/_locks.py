@@ -15,6 +15,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -192,11 +193,14 @@ _keeper = _Keeper()
 
 
 class RedisLock:
-    """``SET key token NX PX lease``; extended while held, released only by its owner."""
+    """``SET key token NX PX lease``; extended while held, released only by its owner.
 
-    def __init__(self, client: Any, aclient: Any, key: str, lease: float) -> None:
-        self._client = client
-        self._aclient = aclient  # a callable returning the current loop's async client
+    ``run``/``arun`` send one command (the backend's own fast path) and return its reply.
+    """
+
+    def __init__(self, run: Callable[..., Any], arun: Callable[..., Awaitable[Any]], key: str, lease: float) -> None:
+        self._run = run
+        self._arun = arun
         self.key = key
         self.lease_ms = max(100, int(lease * 1000))
         self.token = os.urandom(16).hex()
@@ -204,7 +208,7 @@ class RedisLock:
 
     def try_acquire(self) -> bool:
         """Take the lease if free; the process's lease keeper extends it from then on."""
-        if not self._client.set(self.key, self.token, nx=True, px=self.lease_ms):
+        if not self._run("SET", self.key, self.token, "NX", "PX", self.lease_ms):
             return False
         _keeper.add(self)
         return True
@@ -212,7 +216,7 @@ class RedisLock:
     def extend(self) -> bool:
         """Push the lease's expiry out by ``lease`` if it is still ours; false if it is not (or failed)."""
         try:
-            return bool(self._client.eval(_EXTEND, 1, self.key, self.token, self.lease_ms))
+            return bool(self._run("EVAL", _EXTEND, 1, self.key, self.token, self.lease_ms))
         except Exception:
             return False  # the lease lapses; waiters will compute on their own
 
@@ -220,25 +224,24 @@ class RedisLock:
         """Stop extending and delete the lease if it is still ours."""
         _keeper.discard(self)
         with contextlib.suppress(Exception):
-            self._client.eval(_RELEASE, 1, self.key, self.token)
+            self._run("EVAL", _RELEASE, 1, self.key, self.token)
 
     async def atry_acquire(self) -> bool:
         """Async :meth:`try_acquire`, extending the lease from a task on this loop."""
         import asyncio
 
-        client = self._aclient()
-        if not await client.set(self.key, self.token, nx=True, px=self.lease_ms):
+        if not await self._arun("SET", self.key, self.token, "NX", "PX", self.lease_ms):
             return False
-        self._task = asyncio.ensure_future(self._akeep_alive(client))
+        self._task = asyncio.ensure_future(self._akeep_alive())
         return True
 
-    async def _akeep_alive(self, client: Any) -> None:
+    async def _akeep_alive(self) -> None:
         import asyncio
 
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
             try:
-                if not await client.eval(_EXTEND, 1, self.key, self.token, self.lease_ms):
+                if not await self._arun("EVAL", _EXTEND, 1, self.key, self.token, self.lease_ms):
                     return
             except Exception:
                 return
@@ -249,4 +252,4 @@ class RedisLock:
         if task is not None:
             task.cancel()
         with contextlib.suppress(Exception):
-            await self._aclient().eval(_RELEASE, 1, self.key, self.token)
+            await self._arun("EVAL", _RELEASE, 1, self.key, self.token)

@@ -364,7 +364,7 @@ def test_redis_async_clients_are_per_loop(redis_backend: Any) -> None:
     async def use(i: int) -> None:
         await redis_backend.aset(f"loop{i}", b"x")
         assert await redis_backend.aget(f"loop{i}") == b"x"
-        seen.append(redis_backend._async())
+        seen.append(redis_backend._loop().client)
         await redis_backend.aclose()
 
     asyncio.run(use(1))

@@ -288,10 +288,6 @@ class RedisBackend(BaseBackend):
         pool = client.connection_pool
         return _Loop(client, _ADirect(lambda: pool.connection_class(**pool.connection_kwargs), self._errors))
 
-    def _async(self) -> Any:
-        """This loop's async client (the locks use it)."""
-        return self._loop().client
-
     def _k(self, key: str) -> str:
         return self.prefix + key
 
@@ -304,11 +300,21 @@ class RedisBackend(BaseBackend):
         return None if key.startswith(_LOCKS) else key
 
     # -- sync protocol -----------------------------------------------------------------
-    def get(self, key: str) -> bytes | None:
-        """Stored bytes or ``None``."""
+    def _run(self, *args: Any) -> Any:
+        """One command on one key: over a direct connection when there is one, else the client."""
         client = self._sync()
         direct = self._direct
-        value = direct.call("GET", self.prefix + key) if direct is not None else client.get(self.prefix + key)
+        return direct.call(*args) if direct is not None else client.execute_command(*args)
+
+    async def _arun(self, *args: Any) -> Any:
+        """Async :meth:`_run` on this loop's connections."""
+        state = self._loop()
+        direct = state.direct
+        return await (direct.acall(*args) if direct is not None else state.client.execute_command(*args))
+
+    def get(self, key: str) -> bytes | None:
+        """Stored bytes or ``None``."""
+        value = self._run("GET", self.prefix + key)
         return None if value is None else bytes(value)
 
     def get_head(self, key: str) -> bytes | None:
@@ -318,18 +324,11 @@ class RedisBackend(BaseBackend):
 
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Store bytes; ``ttl`` seconds become ``PX`` milliseconds."""
-        client = self._sync()
-        direct = self._direct
-        if direct is not None:
-            direct.call("SET", self.prefix + key, value, *_px(ttl))
-        else:
-            client.set(self._k(key), value, px=None if ttl is None else max(1, int(ttl * 1000)))
+        self._run("SET", self.prefix + key, value, *_px(ttl))
 
     def delete(self, key: str) -> bool:
         """Unlink one key; true if it existed."""
-        client = self._sync()
-        direct = self._direct
-        return bool(direct.call("UNLINK", self._k(key)) if direct is not None else client.unlink(self._k(key)))
+        return bool(self._run("UNLINK", self.prefix + key))
 
     def clear(self, prefix: str = "") -> int:
         """SCAN + UNLINK the keys under this backend's prefix plus ``prefix``; nothing else."""
@@ -358,8 +357,7 @@ class RedisBackend(BaseBackend):
         """A ``SET NX PX`` lease on ``key`` for cross-process single-flight."""
         from memo._locks import RedisLock
 
-        sync = None if self._user_async is not None else self._sync()
-        return RedisLock(sync, self._async, self._k(_LOCKS + key), lease)
+        return RedisLock(self._run, self._arun, self._k(_LOCKS + key), lease)
 
     def close(self) -> None:
         """Close the connections this backend opened (a user's client is left open); idempotent.
@@ -377,28 +375,17 @@ class RedisBackend(BaseBackend):
 
     # -- native async twins --------------------------------------------------------------
     async def aget(self, key: str) -> bytes | None:
-        """Async :meth:`get` on this loop's client."""
-        state = self._loop()
-        direct = state.direct
-        k = self.prefix + key
-        value = await (direct.acall("GET", k) if direct is not None else state.client.get(k))
+        """Async :meth:`get` on this loop's connections."""
+        value = await self._arun("GET", self.prefix + key)
         return None if value is None else bytes(value)
 
     async def aset(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Async :meth:`set`."""
-        state = self._loop()
-        direct = state.direct
-        if direct is not None:
-            await direct.acall("SET", self.prefix + key, value, *_px(ttl))
-        else:
-            await state.client.set(self._k(key), value, px=None if ttl is None else max(1, int(ttl * 1000)))
+        await self._arun("SET", self.prefix + key, value, *_px(ttl))
 
     async def adelete(self, key: str) -> bool:
         """Async :meth:`delete`."""
-        state = self._loop()
-        direct = state.direct
-        k = self._k(key)
-        return bool(await (direct.acall("UNLINK", k) if direct is not None else state.client.unlink(k)))
+        return bool(await self._arun("UNLINK", self.prefix + key))
 
     async def aclear(self, prefix: str = "") -> int:
         """Async :meth:`clear`."""
