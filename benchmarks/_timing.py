@@ -29,6 +29,21 @@ def once(fn: Callable[[], Any], rounds: int = 5) -> float:
     return statistics.median(samples)
 
 
+def paired(mine: Callable[[], Any], theirs: Callable[[], Any], number: int = 1, rounds: int = 7) -> tuple[float, float]:
+    """Median seconds per call of ``mine`` and of ``theirs``, timed in alternating rounds.
+
+    Interleaving keeps a noisy shared machine's slow spells from landing on one side only.
+    """
+    samples: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for side, fn in enumerate((mine, theirs)):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[side].append((time.perf_counter() - start) / number)
+    return statistics.median(samples[0]), statistics.median(samples[1])
+
+
 def table(rows: list[tuple[str, float, str, float, str]]) -> str:
     """Markdown table: case, memo time, peer, peer time, ratio and target."""
     out = ["| case | memo | peer | peer time | memo/peer | target |", "|---|---|---|---|---|---|"]

@@ -24,11 +24,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from _timing import once, per_call, table
+from _timing import paired, per_call, table
 
 import memo
 
 Row = tuple[str, float, str, float, str]
+
+
+def _pair(mine: Any, peer: str, theirs: Any, number: int, rounds: int = 7) -> tuple[float, str, float]:
+    """(memo time, peer name, peer time), timed in alternating rounds."""
+    mine_t, theirs_t = paired(mine, theirs, number, rounds)
+    return mine_t, peer, theirs_t
 
 
 def file_rows(tmp: Path) -> list[Row]:
@@ -50,9 +56,7 @@ def file_rows(tmp: Path) -> list[Row]:
     rows: list[Row] = [
         (
             "file hit, small value",
-            per_call(lambda: small(1), 3000),
-            "diskcache memoize hit",
-            per_call(lambda: small_dc(1), 3000),
+            *_pair(lambda: small(1), "diskcache memoize hit", lambda: small_dc(1), 3000),
             "<= 1.0x",
         )
     ]
@@ -66,11 +70,18 @@ def file_rows(tmp: Path) -> list[Row]:
         small_jl(1)
         mine_hit = rows[0][1]
         rows.append(("  (reference)", mine_hit, "joblib.Memory hit", per_call(lambda: small_jl(1), 300), "-"))
-    counter = itertools.count()
-    mine = per_call(lambda: small(next(counter)), 500)
-    counter2 = itertools.count()
-    theirs = per_call(lambda: small_dc(next(counter2)), 500)
-    rows.append(("file miss + store, small", mine, "diskcache memoize miss", theirs, "<= 1.1x"))
+    counter, counter2, counter5 = itertools.count(), itertools.count(), itertools.count()
+    miss = _pair(lambda: small(next(counter)), "diskcache memoize miss", lambda: small_dc(next(counter2)), 500)
+    rows.append(("file miss + store, small", *miss, "<= 1.1x"))
+
+    @memo.cache(backend=backend)
+    def small_locked(x: int) -> dict[str, int]:
+        return {"x": x}
+
+    locked = _pair(
+        lambda: small_locked(next(counter5)), "diskcache memoize miss", lambda: small_dc(next(counter2)), 500
+    )
+    rows.append(("  (reference) same, lock=True (default)", *locked, "-"))
 
     array = np.random.default_rng(0).random(8 * 2**20 // 8)
 
@@ -87,9 +98,7 @@ def file_rows(tmp: Path) -> list[Row]:
         with open(raw, "rb") as fh:
             return pickle.load(fh)
 
-    rows.append(
-        ("file hit, 8 MiB float64", once(lambda: big(1), 15), "streamed pickle.load", once(load_raw, 15), "<= 1.2x")
-    )
+    rows.append(("file hit, 8 MiB float64", *_pair(lambda: big(1), "streamed pickle.load", load_raw, 1, 15), "<= 1.2x"))
     counter3 = itertools.count(100)
 
     def dump_raw() -> None:
@@ -97,15 +106,8 @@ def file_rows(tmp: Path) -> list[Row]:
             pickle.dump(array, fh, protocol=5)
 
     counter4 = itertools.count(100)
-    rows.append(
-        (
-            "file miss + store, 8 MiB",
-            once(lambda: big(next(counter4)), 7),
-            "raw pickle.dump to a file",
-            once(dump_raw, 7),
-            "<= 1.2x",
-        )
-    )
+    store = _pair(lambda: big(next(counter4)), "raw pickle.dump to a file", dump_raw, 1, 9)
+    rows.append(("file miss + store, 8 MiB", *store, "<= 1.2x"))
     backend.close()
     dc.close()
     return rows
@@ -154,19 +156,20 @@ def redis_rows(url: str) -> list[Row]:
     record = backend.get(small.cache_key(1))
     raw.set("raw:1", record)
     rows: list[Row] = [
-        (
-            "redis hit, small, sync",
-            per_call(lambda: small(1), 3000),
-            "redis-py GET",
-            per_call(lambda: raw.get("raw:1"), 3000),
-            "<= 1.1x",
-        )
+        ("redis hit, small, sync", *_pair(lambda: small(1), "redis-py GET", lambda: raw.get("raw:1"), 3000), "<= 1.1x")
     ]
-    counter = itertools.count()
-    mine = per_call(lambda: small(next(counter)), 1000)
-    counter2 = itertools.count()
-    theirs = per_call(lambda: raw.set(f"raw:s{next(counter2)}", record), 1000)
-    rows.append(("redis miss + store, small", mine, "redis-py SET", theirs, "<= 2.0x"))
+    counter, counter2, counter3 = itertools.count(), itertools.count(), itertools.count()
+    miss = _pair(lambda: small(next(counter)), "redis-py SET", lambda: raw.set(f"raw:s{next(counter2)}", record), 1000)
+    rows.append(("redis miss + store, small", *miss, "<= 2.0x"))
+
+    @memo.cache(backend=backend)
+    def small_locked(x: int) -> dict[str, int]:
+        return {"x": x}
+
+    locked = _pair(
+        lambda: small_locked(next(counter3)), "redis-py SET", lambda: raw.set(f"raw:s{next(counter2)}", record), 1000
+    )
+    rows.append(("  (reference) same, lock=True (default)", *locked, "-"))
 
     @memo.cache(backend=backend, lock=False)
     async def asmall(x: int) -> dict[str, int]:

@@ -215,7 +215,7 @@ def _sync_call(
         if flight is not None:
             Flights.settle(flight, (value, duration))
         new = c.entry(value, duration, args, kwargs)
-        if new is not None and store.save(key, new, c.ttl(), c.policy):
+        if new is not None and store.save(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
         return value
     except BaseException as exc:
@@ -268,7 +268,7 @@ async def _async_call(
         if flight is not None:
             Flights.settle(flight, (value, duration))
         new = c.entry(value, duration, args, kwargs)
-        if new is not None and await store.asave(key, new, c.ttl(), c.policy):
+        if new is not None and await store.asave(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
         return value
     except BaseException as exc:

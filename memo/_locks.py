@@ -205,6 +205,7 @@ class RedisLock:
         self.lease_ms = max(100, int(lease * 1000))
         self.token = os.urandom(16).hex()
         self._task: asyncio.Task[None] | None = None
+        self._done = False
 
     def try_acquire(self) -> bool:
         """Take the lease if free; the process's lease keeper extends it from then on."""
@@ -220,9 +221,23 @@ class RedisLock:
         except Exception:
             return False  # the lease lapses; waiters will compute on their own
 
+    def release_command(self) -> tuple[Any, ...]:
+        """The command that deletes the lease if it is still ours (to pipeline with a store)."""
+        return ("EVAL", _RELEASE, 1, self.key, self.token)
+
+    def released(self) -> None:
+        """Record that :meth:`release_command` ran: stop extending; release becomes a no-op."""
+        self._done = True
+        _keeper.discard(self)
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+
     def release(self) -> None:
         """Stop extending and delete the lease if it is still ours."""
         _keeper.discard(self)
+        if self._done:
+            return
         with contextlib.suppress(Exception):
             self._run("EVAL", _RELEASE, 1, self.key, self.token)
 
@@ -251,5 +266,7 @@ class RedisLock:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
+        if self._done:
+            return
         with contextlib.suppress(Exception):
             await self._arun("EVAL", _RELEASE, 1, self.key, self.token)

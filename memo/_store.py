@@ -37,7 +37,7 @@ def _kind(backend: Any) -> str:
 class Store:
     """One backend seen through memo's entry interface."""
 
-    __slots__ = ("backend", "breaker", "kind", "parts", "secret")
+    __slots__ = ("backend", "breaker", "kind", "parts", "releasing", "secret")
 
     def __init__(self, backend: Any, secret: bytes | None) -> None:
         self.backend = backend
@@ -46,6 +46,10 @@ class Store:
         self.breaker = breaker_for(backend)
         # Optional capability: ``set_parts(key, buffers, ttl)`` writes a big record without a joined copy.
         self.parts = callable(getattr(backend, "set_parts", None)) and callable(getattr(backend, "aset_parts", None))
+        # Optional: ``set_releasing(key, value, ttl, lock)`` stores and frees the cross-process lock at once.
+        self.releasing = callable(getattr(backend, "set_releasing", None)) and callable(
+            getattr(backend, "aset_releasing", None)
+        )
 
     def _failed(self, op: str, exc: BaseException, policy: Policy) -> None:
         self.breaker.failed()
@@ -100,8 +104,12 @@ class Store:
             policy.backend_failed(self.backend, "set", exc)
             return False
 
-    def save(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
-        """Store an entry; False (and a warning or error per policy) when it could not be."""
+    def save(self, key: str, entry: Entry, ttl: float | None, policy: Policy, lock: Any = None) -> bool:
+        """Store an entry; False (and a warning or error per policy) when it could not be.
+
+        ``lock`` is the key's held cross-process lock, which a backend may free in the same
+        round trip as the store (its holder's release then does nothing).
+        """
         if self.kind == OBJECT:
             return self._save_object(key, entry, ttl, policy)
         parts = self._dump(entry, policy)
@@ -110,6 +118,8 @@ class Store:
         try:
             if self.parts and entry.size >= _PARTS_MIN:
                 self.backend.set_parts(key, parts, ttl)
+            elif lock is not None and self.releasing:
+                self.backend.set_releasing(key, b"".join(parts), ttl, lock)
             else:
                 self.backend.set(key, b"".join(parts), ttl)
             self.breaker.succeeded()
@@ -188,7 +198,7 @@ class Store:
             self._failed("get", exc, policy)
         return MISS
 
-    async def asave(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
+    async def asave(self, key: str, entry: Entry, ttl: float | None, policy: Policy, lock: Any = None) -> bool:
         """Async :meth:`save`."""
         if self.kind == OBJECT:
             return self._save_object(key, entry, ttl, policy)
@@ -200,6 +210,8 @@ class Store:
                 await self.backend.set(key, entry.value, ttl)
             elif self.parts and entry.size >= _PARTS_MIN:
                 await self.backend.aset_parts(key, parts, ttl)
+            elif lock is not None and self.releasing:
+                await self.backend.aset_releasing(key, b"".join(parts), ttl, lock)
             else:
                 await self._acall("aset", "set", key, b"".join(parts), ttl)
             self.breaker.succeeded()

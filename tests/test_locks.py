@@ -108,3 +108,75 @@ def test_file_lock_of_a_killed_holder_is_free(tmp_path: Path) -> None:
         child.wait()
     assert lock.try_acquire()
     lock.release()
+
+
+def _lock_keys(backend: Any) -> list[bytes]:
+    import redis
+
+    raw = redis.Redis.from_url(backend.url)
+    try:
+        return [k for k in raw.scan_iter(match=backend.prefix + "*") if b"\x00lock:" in k]
+    finally:
+        raw.close()
+
+
+def test_store_frees_the_redis_lease_in_the_same_round_trip(redis_url: str, redis_prefix: str) -> None:
+    """A lock=True miss stores and frees its lease through set_releasing (sync and async); nothing stays held."""
+    calls: list[str] = []
+
+    class Counting(memo.RedisBackend):
+        def set_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
+            calls.append("sync")
+            super().set_releasing(key, value, ttl, lock)
+
+        async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
+            calls.append("async")
+            await super().aset_releasing(key, value, ttl, lock)
+
+    backend = Counting(redis_url, prefix=redis_prefix)
+    before = _keeper.held()
+
+    @memo.cache(backend=backend, ignore=("backend",))
+    def square(x: int) -> int:
+        assert _lock_keys(backend), "the lease is held while the body runs"
+        return x * x
+
+    @memo.cache(backend=backend, ignore=("backend",))
+    async def acube(x: int) -> int:
+        assert _lock_keys(backend), "the lease is held while the body runs"
+        return x * x * x
+
+    try:
+        assert square(3) == 9
+        assert asyncio.run(acube(3)) == 27
+        assert calls == ["sync", "async"]
+        assert _lock_keys(backend) == []
+        assert _keeper.held() == before
+        assert square(3) == 9
+        assert asyncio.run(acube(3)) == 27
+        assert square.cache_info().hits == 1
+        assert acube.cache_info().hits == 1
+    finally:
+        backend.clear()
+        backend.close()
+
+
+def test_released_lease_is_not_deleted_again(redis_backend: Any) -> None:
+    """After the pipelined release, the holder's own release leaves a rival's new lease alone."""
+    mine, rival = _pair(redis_backend, "again", 10)
+    assert mine.try_acquire()
+    redis_backend.set_releasing("v", b"x", None, mine)
+    assert rival.try_acquire()
+    mine.release()
+    assert not backend_lock_free(redis_backend, "again")
+    rival.release()
+    assert backend_lock_free(redis_backend, "again")
+
+
+def backend_lock_free(backend: Any, key: str) -> bool:
+    """True when a fresh locker can take ``key`` (and it gives it straight back)."""
+    probe = backend.make_lock(key, 10)
+    if not probe.try_acquire():
+        return False
+    probe.release()
+    return True

@@ -99,6 +99,27 @@ class _Direct:
             self._give(conn)
             return reply
 
+    def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Send several commands in one write and read every reply (one round trip).
+
+        Error replies come back in the list as exceptions, so one failed command never
+        leaves the others' replies unread. A connection error is raised (not retried).
+        """
+        conn, _ = self._take()
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(conn.read_response())
+                except self.errors.ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            conn.disconnect()
+            raise
+        self._give(conn)
+        return replies
+
     def close(self) -> None:
         free, self.free = self.free, []
         for conn in free:
@@ -134,6 +155,26 @@ class _ADirect(_Direct):
             else:
                 await conn.disconnect()
             return reply
+
+    async def apipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Async :meth:`_Direct.pipeline`."""
+        conn, _ = self._take()
+        try:
+            await conn.send_packed_command(conn.pack_commands(commands))
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await conn.read_response())
+                except self.errors.ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            await conn.disconnect(nowait=True)
+            raise
+        if len(self.free) < _KEEP:
+            self.free.append(conn)
+        else:
+            await conn.disconnect()
+        return replies
 
     async def aclose(self) -> None:
         free, self.free = self.free, []
@@ -352,6 +393,37 @@ class RedisBackend(BaseBackend):
             key = self._visible(raw)
             if key is not None:
                 yield key
+
+    def set_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
+        """:meth:`set`, and release ``lock`` (a lease of this backend) in the same round trip.
+
+        Without a direct connection (a cluster or a user's client) it is a plain :meth:`set`
+        and the lock is released by its holder as usual.
+        """
+        from memo._locks import RedisLock
+
+        self._sync()
+        direct = self._direct
+        if direct is None or type(lock) is not RedisLock:
+            return self.set(key, value, ttl)
+        replies = direct.pipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        lock.released()
+        if isinstance(replies[0], Exception):
+            raise replies[0]
+        return None
+
+    async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
+        """Async :meth:`set_releasing`."""
+        from memo._locks import RedisLock
+
+        direct = self._loop().direct
+        if direct is None or type(lock) is not RedisLock:
+            return await self.aset(key, value, ttl)
+        replies = await direct.apipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        lock.released()
+        if isinstance(replies[0], Exception):
+            raise replies[0]
+        return None
 
     def make_lock(self, key: str, lease: float) -> Any:
         """A ``SET NX PX`` lease on ``key`` for cross-process single-flight."""
