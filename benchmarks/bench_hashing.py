@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 import pandas as pd
 import xxhash
-from _timing import fmt, once, table
+from _timing import fmt, once, paired, table
 
 import memo
 
@@ -52,13 +52,17 @@ def main() -> None:
     print(f"1e6 x 10 mixed DataFrame: {fmt(mine_df)} (target <= 0.35 s)")
 
     dicts = [{"id": i, "name": f"n{i}", "score": i * 0.5, "ok": True} for i in range(100_000)]
-    mine_d = once(lambda: memo.hash_value(dicts), rounds=7)
-    peer_d = once(lambda: xxhash.xxh3_128_hexdigest(pickle.dumps(dicts, protocol=5)), rounds=7)
+    mine_d, peer_d = paired(
+        lambda: memo.hash_value(dicts), lambda: xxhash.xxh3_128_hexdigest(pickle.dumps(dicts, protocol=5)), rounds=15
+    )
     rows.append(("1e5 small dicts", mine_d, "xxh3(pickle.dumps)", peer_d, "<= 1.2x"))
     sorted_dicts = [{"id": i, "name": f"n{i}", "ok": True, "score": i * 0.5} for i in range(100_000)]
     sorted_dicts = [dict(sorted(d.items())) for d in sorted_dicts]
-    mine_s = once(lambda: memo.hash_value(sorted_dicts), rounds=7)
-    peer_s = once(lambda: xxhash.xxh3_128_hexdigest(pickle.dumps(sorted_dicts, protocol=5)), rounds=7)
+    mine_s, peer_s = paired(
+        lambda: memo.hash_value(sorted_dicts),
+        lambda: xxhash.xxh3_128_hexdigest(pickle.dumps(sorted_dicts, protocol=5)),
+        rounds=15,
+    )
     rows.append(("1e5 small dicts, keys already sorted", mine_s, "xxh3(pickle.dumps)", peer_s, "-"))
     print(table(rows))
 

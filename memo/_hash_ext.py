@@ -7,11 +7,10 @@ digest depends on content, dtype and shape, never on strides.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, cast
 
-import xxhash
-
-from memo._hashing import _ATOMS, buffer_digest, canon, register_hasher
+from memo._hashing import _ATOMS, buffer_digest, canon, register_hasher, stream_digest
 
 _BLOCK = 1 << 22  # bytes per block when a non-contiguous array must be copied
 
@@ -24,17 +23,21 @@ def array_digest(a: Any) -> bytes:
     if a.flags.c_contiguous:
         flat: Any = a.reshape(-1).view(np.uint8)
         return buffer_digest(memoryview(flat) if a.size else memoryview(b""))
-    h = xxhash.xxh3_128()
     if a.ndim == 0 or a.size == 0:
-        h.update(np.ascontiguousarray(a).tobytes())
-        return h.digest()
+        return buffer_digest(memoryview(np.ascontiguousarray(a).tobytes()))
+    return stream_digest(_blocks(a), a.nbytes)
+
+
+def _blocks(a: Any) -> Iterator[memoryview]:
+    """A non-contiguous array's bytes in C order, a few MiB of rows at a time."""
+    import numpy as np
+
     flat_rows = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(-1, 1)
     rows = max(1, _BLOCK // max(1, flat_rows.shape[1] * a.itemsize))
     for start in range(0, flat_rows.shape[0], rows):
         block = np.ascontiguousarray(flat_rows[start : start + rows])
         chunk: Any = block.reshape(-1).view(np.uint8)
-        h.update(memoryview(chunk))
-    return h.digest()
+        yield memoryview(chunk)
 
 
 def _dtype_form(dtype: Any) -> object:

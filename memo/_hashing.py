@@ -81,7 +81,10 @@ class _TRecords: ...
 
 _registry: dict[type, Callable[[Any], object]] = {}
 _lazy_modules: dict[str, Callable[[], None]] = {}
-_key_order: dict[tuple[object, ...], tuple[object, ...] | None] = {}
+# (keys, their exact types) of a dict -> None when already in sorted order, the sorted keys
+# when not, () when not sortable by value. The types are part of the lookup because tuple
+# equality is not type-exact: (0, 1) == (False, True) == (0.0, 1.0).
+_key_order: dict[tuple[tuple[object, ...], tuple[type, ...]], tuple[object, ...] | None] = {}
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}")
 _PASS_THROUGH: frozenset[str] = frozenset(
     {
@@ -134,9 +137,10 @@ def _type_name(t: type) -> str:
 
 def _sorted_dict(d: dict[Any, Any], path: list[int]) -> object:
     keys = tuple(d)
+    shape = (keys, tuple(map(type, keys)))
     order: tuple[object, ...] | None
     try:
-        order = _key_order[keys]
+        order = _key_order[shape]
     except KeyError:
         order = None
         try:
@@ -149,7 +153,7 @@ def _sorted_dict(d: dict[Any, Any], path: list[int]) -> object:
             order = ()
         if len(_key_order) > 4096:
             _key_order.clear()
-        _key_order[keys] = order
+        _key_order[shape] = order
     if order == ():
         items = sorted((digest(canon(k, path)), canon(k, path), canon(v, path)) for k, v in d.items())
         return (_TDict, tuple((k, v) for _, k, v in items))
@@ -184,8 +188,10 @@ def canon(obj: object, path: list[int]) -> object:
     if t is dict:
         # Fast path: atom values under keys already seen in sorted order pickle as they are.
         mapping: dict[Any, Any] = obj  # type: ignore[assignment]
-        if _ATOMS.issuperset(map(type, mapping.values())) and _key_order.get(tuple(mapping), ()) is None:
-            return obj
+        if _ATOMS.issuperset(map(type, mapping.values())):
+            keys = tuple(mapping)
+            if _key_order.get((keys, tuple(map(type, keys))), ()) is None:
+                return obj
         return _inside(obj, path, lambda: _sorted_dict(mapping, path))
     if t is set or t is frozenset:
         return _canon_set(obj, path)  # type: ignore[arg-type]
@@ -369,11 +375,70 @@ def _check_no_address(parts: object, obj: object) -> None:
             stack.extend(item.values())
 
 
+# Buffers of _PARALLEL_MIN bytes or more are hashed as fixed _CHUNK-byte chunks on a few
+# threads (xxhash releases the GIL), then the chunk digests are hashed together. Chunking
+# depends only on the length, so a digest never depends on the thread count.
+_CHUNK = 8 << 20
+_PARALLEL_MIN = 32 << 20
+_pool_state: dict[str, Any] = {"pid": 0, "pool": None}
+
+
+def _map_chunks(chunks: list[memoryview]) -> list[bytes]:
+    import os
+
+    workers = min(4, os.cpu_count() or 1)
+    if workers < 2:
+        return [xxhash.xxh3_128_digest(c) for c in chunks]
+    pool = _pool_state["pool"]
+    if pool is None or _pool_state["pid"] != os.getpid():  # a forked child has none of the parent's threads
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = _pool_state["pool"] = ThreadPoolExecutor(workers, thread_name_prefix="memo-hash")
+        _pool_state["pid"] = os.getpid()
+    return list(pool.map(xxhash.xxh3_128_digest, chunks))
+
+
+def _combine(digests: list[bytes], total: int) -> bytes:
+    return xxhash.xxh3_128_digest(b"memo-chunks" + total.to_bytes(8, "little") + b"".join(digests))
+
+
 def buffer_digest(view: memoryview) -> bytes:
-    """xxh3_128 of a buffer's logical (C-order) content, without copying contiguous ones."""
-    if view.c_contiguous:
-        return xxhash.xxh3_128_digest(view.cast("B") if view.ndim != 1 or view.format != "B" else view)
-    return xxhash.xxh3_128_digest(view.tobytes())
+    """xxh3_128 of a buffer's logical (C-order) content, without copying contiguous ones.
+
+    Big buffers (32 MiB or more) are hashed in 8 MiB chunks on several threads; the
+    result depends only on the bytes, as :func:`stream_digest` of the same bytes shows.
+    """
+    if not view.c_contiguous:
+        view = memoryview(view.tobytes())
+    flat = view.cast("B") if view.ndim != 1 or view.format != "B" else view
+    total = flat.nbytes
+    if total < _PARALLEL_MIN:
+        return xxhash.xxh3_128_digest(flat)
+    return _combine(_map_chunks([flat[i : i + _CHUNK] for i in range(0, total, _CHUNK)]), total)
+
+
+def stream_digest(pieces: Iterable[memoryview], total: int) -> bytes:
+    """:func:`buffer_digest` of the concatenation of ``pieces`` (``total`` bytes), fed in order."""
+    h = xxhash.xxh3_128()
+    if total < _PARALLEL_MIN:
+        for piece in pieces:
+            h.update(piece)
+        return h.digest()
+    digests: list[bytes] = []
+    filled = 0
+    for piece in pieces:
+        rest = piece.cast("B") if piece.format != "B" or piece.ndim != 1 else piece
+        while rest.nbytes:
+            take = min(rest.nbytes, _CHUNK - filled)
+            h.update(rest[:take])
+            rest = rest[take:]
+            filled += take
+            if filled == _CHUNK:
+                digests.append(h.digest())
+                h, filled = xxhash.xxh3_128(), 0
+    if filled:
+        digests.append(h.digest())
+    return _combine(digests, total)
 
 
 def _dumps(canonical: object) -> bytes:

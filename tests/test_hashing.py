@@ -230,3 +230,13 @@ def test_modules_hash_by_name() -> None:
 
     assert outer(json)(1) == "1"
     assert outer(pickle)(1) == pickle.dumps(1)
+
+
+def test_dict_key_order_cache_is_type_exact() -> None:
+    """Dicts whose key tuples compare equal across types ((0, 1) == (False, True)) never share a digest."""
+    ints = memo.hash_value({0: "a", 1: "b"})  # remembers (0, 1) as sorted
+    assert memo.hash_value({1: "b", 0: "a"}) == ints
+    bools = {memo.hash_value({True: "b", False: "a"}), memo.hash_value({False: "a", True: "b"})}
+    assert len(bools) == 1
+    assert ints not in bools
+    assert memo.hash_value({0.0: "a", 1.0: "b"}) not in {ints, *bools}

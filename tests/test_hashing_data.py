@@ -118,3 +118,23 @@ def test_cached_function_on_frames() -> None:
     assert total(FRAME.copy()) == 4.5
     assert total(FRAME.assign(c=[1.0, 1.0, 1.0])) == 3.0
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("extra", [-8, 0, 1, 8 * 2**20 - 8, 8 * 2**20 + 8])
+def test_big_buffers_hash_alike_whatever_their_layout(extra: int) -> None:
+    """Arrays around 32 MiB (chunked on threads above it) match strided and Fortran twins; one element differs."""
+    from memo._hashing import buffer_digest, stream_digest
+
+    n = 32 * 2**20 + extra
+    raw = np.frombuffer(np.random.default_rng(abs(extra)).bytes(n), dtype=np.uint8)
+    strided = np.zeros(2 * n, dtype=np.uint8)[::2]
+    strided[:] = raw
+    assert memo.hash_value(raw) == memo.hash_value(strided)
+    as_2d = raw[: n - n % 8].reshape(-1, 8)
+    assert memo.hash_value(as_2d) == memo.hash_value(np.asfortranarray(as_2d))
+    changed = raw.copy()
+    changed[n // 2] ^= 1
+    assert memo.hash_value(changed) != memo.hash_value(raw)
+    pieces = [memoryview(raw[i : i + 3_000_017]) for i in range(0, n, 3_000_017)]
+    assert stream_digest(pieces, n) == buffer_digest(memoryview(raw))
+    assert buffer_digest(memoryview(raw)) != buffer_digest(memoryview(raw[:-1]))
