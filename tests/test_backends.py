@@ -250,6 +250,7 @@ def test_file_eviction_keeps_recently_read_entries(tmp_path: Path) -> None:
     """At size_limit, FileBackend evicts entries not read recently before ones just read."""
     backend = memo.FileBackend(tmp_path / "c", size_limit=2 * 2**20)
     backend._touch_every = 0.0  # refresh recency on every hit, to observe it in a test
+    backend._cull_every = 0.0  # evict on every write
     payload = os.urandom(60 * 1024)
     for i in range(30):
         backend.set(f"k{i}", payload)
@@ -261,6 +262,24 @@ def test_file_eviction_keeps_recently_read_entries(tmp_path: Path) -> None:
     assert len(survivors) < 40, "the size limit must have evicted something"
     assert "k0" in survivors
     assert "k1" not in survivors
+    backend.close()
+
+
+def test_file_evicts_to_size_limit_once_a_second(tmp_path: Path) -> None:
+    """Writes past size_limit are evicted by the first write after the cull interval, not inside each write."""
+    backend = memo.FileBackend(tmp_path / "c", size_limit=2**20)
+    backend._cull_every = 0.3
+    backend.set("first", b"x")
+    payload = os.urandom(100 * 1024)
+    for i in range(20):  # 2 MiB, twice the limit, well within one interval
+        backend.set(f"k{i}", payload)
+    assert len(list(backend.keys())) == 21
+    time.sleep(0.35)
+    backend.set("last", b"y")
+    survivors = set(backend.keys())
+    assert len(survivors) < 21
+    assert "last" in survivors
+    assert "first" not in survivors
     backend.close()
 
 

@@ -169,6 +169,8 @@ class FileBackend(BaseBackend):
         self._cache: Any = None
         self._touch_every = 60.0  # seconds between recency refreshes of one key
         self._touched: dict[str, float] = {}
+        self._cull_every = 1.0  # seconds between evictions to size_limit (per process)
+        self._culled = time.monotonic()
 
     def __repr__(self) -> str:
         return f"FileBackend({str(self.directory)!r}, size_limit={self.size_limit})"
@@ -185,6 +187,7 @@ class FileBackend(BaseBackend):
                 str(self.directory),
                 size_limit=self.size_limit,
                 eviction_policy="least-recently-stored",
+                cull_limit=0,  # evicted by _written at most once a second, not inside every write
                 disk=_disk_class(),
             )
             self._cache = cache
@@ -239,8 +242,25 @@ class FileBackend(BaseBackend):
         """Store bytes, expiring after ``ttl`` seconds (diskcache expiry)."""
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"FileBackend.set stores bytes, got {type(value).__name__}")
-        self._open().set(key, value, expire=ttl, retry=True)
-        self._touched[key] = time.monotonic()
+        cache = self._open()
+        cache.set(key, value, expire=ttl, retry=True)
+        self._written(cache, key)
+
+    def _written(self, cache: Any, key: str) -> None:
+        """After a write: note its recency, and evict (expired, then oldest) once per ``_cull_every``.
+
+        diskcache would cull inside every write's transaction (three more statements);
+        culling at most once a second keeps writes cheaper and lets the directory exceed
+        ``size_limit`` by at most one second of writes.
+        """
+        now = time.monotonic()
+        self._touched[key] = now
+        if now - self._culled >= self._cull_every:
+            self._culled = now
+            try:
+                cache.cull(retry=True)
+            except Exception:  # eviction is best effort: the next write tries again
+                self._culled = now - self._cull_every
 
     def set_parts(self, key: str, buffers: Sequence[bytes | bytearray | memoryview], ttl: float | None = None) -> None:
         """:meth:`set` of the concatenation of ``buffers``, written without joining them first.
@@ -249,8 +269,9 @@ class FileBackend(BaseBackend):
 
             backend.set_parts("k", [header, big_array_view])   # get("k") == header + bytes(view)
         """
-        self._open().set(key, _Parts(buffers), expire=ttl, retry=True)
-        self._touched[key] = time.monotonic()
+        cache = self._open()
+        cache.set(key, _Parts(buffers), expire=ttl, retry=True)
+        self._written(cache, key)
 
     async def aset_parts(
         self, key: str, buffers: Sequence[bytes | bytearray | memoryview], ttl: float | None = None
