@@ -146,14 +146,20 @@ def test_store_frees_the_redis_lease_in_the_same_round_trip(redis_url: str, redi
         assert _lock_keys(backend), "the lease is held while the body runs"
         return x * x * x
 
+    async def cube_then_aclose(x: int) -> int:
+        try:
+            return await acube(x)
+        finally:
+            await backend.aclose()  # this loop's connections close with it
+
     try:
         assert square(3) == 9
-        assert asyncio.run(acube(3)) == 27
+        assert asyncio.run(cube_then_aclose(3)) == 27
         assert calls == ["sync", "async"]
         assert _lock_keys(backend) == []
         assert _keeper.held() == before
         assert square(3) == 9
-        assert asyncio.run(acube(3)) == 27
+        assert asyncio.run(cube_then_aclose(3)) == 27
         assert square.cache_info().hits == 1
         assert acube.cache_info().hits == 1
     finally:

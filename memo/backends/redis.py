@@ -131,6 +131,12 @@ class _ADirect(_Direct):
 
     __slots__ = ()
 
+    async def _agive(self, conn: Any) -> None:
+        if len(self.free) < _KEEP:
+            self.free.append(conn)
+        else:
+            await conn.disconnect()
+
     async def acall(self, *args: Any) -> Any:
         """Async :meth:`_Direct.call`."""
         conn, reused = self._take()
@@ -139,7 +145,7 @@ class _ADirect(_Direct):
                 await conn.send_command(*args)
                 reply = await conn.read_response()
             except self.errors.ResponseError:
-                self.free.append(conn)
+                await self._agive(conn)  # the reply was read in full: the connection is fine
                 raise
             except self.errors.ConnectionError:
                 await conn.disconnect(nowait=True)
@@ -150,10 +156,7 @@ class _ADirect(_Direct):
             except BaseException:  # cancelled mid-reply: the connection's state is unknown
                 await conn.disconnect(nowait=True)
                 raise
-            if len(self.free) < _KEEP:
-                self.free.append(conn)
-            else:
-                await conn.disconnect()
+            await self._agive(conn)
             return reply
 
     async def apipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
@@ -170,10 +173,7 @@ class _ADirect(_Direct):
         except BaseException:
             await conn.disconnect(nowait=True)
             raise
-        if len(self.free) < _KEEP:
-            self.free.append(conn)
-        else:
-            await conn.disconnect()
+        await self._agive(conn)
         return replies
 
     async def aclose(self) -> None:
