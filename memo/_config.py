@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from memo.exceptions import ConfigurationError
@@ -52,7 +52,9 @@ def normalize_ttl(ttl: object, where: str = "ttl") -> float | None:
     """Seconds as a float, from seconds or a timedelta; ConfigurationError otherwise."""
     if ttl is None:
         return None
-    if isinstance(ttl, timedelta):
+    seconds: float
+    datetime = sys.modules.get("datetime")  # a timedelta means datetime is loaded already
+    if datetime is not None and isinstance(ttl, datetime.timedelta):
         seconds = ttl.total_seconds()
     elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
         seconds = float(ttl)

@@ -7,15 +7,14 @@ I/O (backend calls, running the body) and call into these steps in the same orde
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    import inspect
     from concurrent.futures import Future
 
 from memo import _config
@@ -34,7 +33,7 @@ __all__ = ["MISS", "CacheInfo", "EntryInfo", "Flights", "Policy", "Stats"]
 MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__bool__": lambda self: False})()
 _WARN_INTERVAL = 60.0
 _DEFAULT_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
-_EMPTY = inspect.Parameter.empty
+_NO_DEFAULT: Any = type("NoDefault", (), {})()
 _FAST_MAX = 4096  # remembered calls per function; the map is emptied when full
 _FAST_ATOM_LEN = 512  # longest str/bytes argument remembered
 
@@ -55,8 +54,7 @@ class CacheInfo(NamedTuple):
     time_saved: float
 
 
-@dataclass(frozen=True)
-class EntryInfo:
+class EntryInfo(NamedTuple):
     """What ``f.cache_entries()`` reports of one stored entry, read without unpickling.
 
     Example::
@@ -257,6 +255,8 @@ class KeyMaker:
     def __init__(self, func: Any, prefix: str, ignore: tuple[str, ...], key_fn: Any) -> None:
         self.func = func
         self.prefix = prefix
+        import inspect  # here, not at import: it is ~10 ms of `import memo`
+
         self._sig = inspect.signature(func)
         self._ignore = frozenset(ignore)
         self._key_fn = key_fn
@@ -269,7 +269,7 @@ class KeyMaker:
         params = list(self._sig.parameters.values())
         plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
         self._positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD) if plain else None
-        self._params = tuple((p.name, p.default) for p in params)
+        self._params = tuple((p.name, _NO_DEFAULT if p.default is p.empty else p.default) for p in params)
 
     @property
     def signature(self) -> inspect.Signature:
@@ -339,7 +339,7 @@ class KeyMaker:
                 if name in kwargs:
                     bound[name] = kwargs[name]
                     used += 1
-                elif default is not _EMPTY:
+                elif default is not _NO_DEFAULT:
                     bound[name] = default
                 else:
                     break  # a missing argument: inspect raises the TypeError

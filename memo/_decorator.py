@@ -6,7 +6,6 @@ steps of ``_core``; a change to one is made to the other.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
@@ -293,6 +292,8 @@ def _check_callable(func: Any) -> None:
         )
     if not callable(func):
         raise ConfigurationError(f"@memo.cache needs a function, got {func!r}")
+    import inspect  # at the first decoration, not at `import memo`
+
     if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
         raise ConfigurationError(
             f"@memo.cache cannot cache the generator function {getattr(func, '__qualname__', func)!r}: "
@@ -305,6 +306,8 @@ def _check_callable(func: Any) -> None:
 
 
 def _build(func: Callable[..., Any], opts: _Options) -> Any:
+    import inspect
+
     _check_callable(func)
     c = _Cached(func, opts)
     state = _config.state

@@ -11,7 +11,6 @@ keyed on ``str()`` or ``repr()``; anything without deterministic content raises
 from __future__ import annotations
 
 import copyreg
-import dataclasses
 import enum
 import io
 import pickle
@@ -19,7 +18,7 @@ import re
 import types
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
-from operator import itemgetter
+from operator import countOf, itemgetter
 from typing import Any, TypeVar
 
 import xxhash
@@ -33,6 +32,7 @@ T = TypeVar("T")
 # Exact types the C pickler serializes deterministically by content.
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
 _SORTABLE: frozenset[type] = frozenset({int, str, bytes})
+_NUMBERS: frozenset[type] = frozenset({int, float, bool, complex})
 _DICT_ONLY = {dict}
 
 
@@ -201,31 +201,71 @@ def canon(obj: object, path: list[int]) -> object:
 def _records(seq: Sequence[Any], t: type) -> object | None:
     """A list/tuple of flat dicts sharing one key set, as one table; ``None`` if it is not one.
 
-    ``[{"id": 1, "ok": True}, {"ok": False, "id": 2}]`` becomes
-    ``(_TRecords, True, ("id", "ok"), [[1, 2], [True, False]])``: one column of values per
-    key, keys sorted, so key order never matters, and every check runs at C speed (no
-    Python call per dict). Whether a sequence qualifies depends only on its content
-    (exact types included), so equal sequences always take the same form.
+    ``[{"id": 1, "ok": True}, {"ok": False, "id": 2}]`` becomes ``(_TRecords, True, ("id",
+    "ok"), digest)``, the digest taken over one column of values per key, keys sorted, so
+    key order never matters. Every check runs at C speed (no Python call per dict or per
+    value). Whether a sequence qualifies depends only on its content (exact types
+    included), so equal sequences always take the same form.
     """
     if len(seq) < 2 or type(seq[0]) is not dict or set(map(type, seq)) != _DICT_ONLY:
         return None
     first: dict[Any, Any] = seq[0]
-    if not first or set(map(len, seq)) != {len(first)}:
+    width = len(first)
+    if not width or set(map(len, seq)) != {width}:
         return None
-    key_types = set(map(type, chain.from_iterable(seq)))
-    if len(key_types) != 1 or not key_types <= _SORTABLE:
+    key_type = type(next(iter(first)))
+    if key_type not in _SORTABLE or countOf(map(type, chain.from_iterable(seq)), key_type) != width * len(seq):
         return None
     keys = tuple(sorted(first))
-    columns = []
-    try:  # each dict has len(keys) keys of the one type, and every key in ``keys``: the same set
-        for key in keys:
-            column = list(map(itemgetter(key), seq))
-            if not _ATOMS.issuperset(map(type, column)):
-                return None
-            columns.append(column)
+    try:  # each dict has ``width`` keys of the one type, and every key in ``keys``: the same set
+        columns = [list(map(itemgetter(key), seq)) for key in keys]
     except KeyError:
         return None
-    return (_TRecords, t is list, keys, columns)
+    data = _atom_columns(columns)
+    return None if data is None else (_TRecords, t is list, keys, xxhash.xxh3_128_digest(data))
+
+
+class _NotAtom(Exception):
+    """Internal: the columns hold a value the C pickler does not serialize natively."""
+
+
+class _AtomPickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        # Called for every value the C pickler has no built-in code for: of the atoms,
+        # only complex; anything else (a str subclass, an enum, a Decimal...) is no atom.
+        if type(obj) is complex:
+            return NotImplemented
+        raise _NotAtom
+
+
+def _atom_columns(columns: list[list[Any]]) -> bytes | None:
+    """The pickle of ``columns`` if every value's exact type is one of ``_ATOMS``, else ``None``.
+
+    The pickler refuses every type it has no built-in code for, so what is left are
+    builtins; then ``"".join`` or ``sum`` (which refuse containers, ``None`` and each
+    other's types) check a whole column in C without a type() call per value.
+    """
+    buf = io.BytesIO()
+    pickler = _AtomPickler(buf, protocol=5)
+    pickler.fast = True
+    try:
+        pickler.dump(columns)
+    except (_NotAtom, ValueError, RecursionError):  # ValueError: a cycle, refused in fast mode
+        return None
+    for column in columns:
+        kind = type(column[0])
+        try:
+            if kind is str:
+                "".join(column)
+                continue
+            if kind in _NUMBERS:
+                sum(column)
+                continue
+        except (TypeError, ArithmeticError):
+            pass  # a mixed column (None among numbers, say): check each value's type
+        if not _ATOMS.issuperset(map(type, column)):
+            return None
+    return buf.getvalue()
 
 
 def _inside(container: object, path: list[int], build: Callable[[], Any]) -> Any:
@@ -275,8 +315,10 @@ def _canon_other(obj: object, t: type, path: list[int]) -> object:
         return (_TBuffer, _type_name(t), view.format, view.shape, buffer_digest(view))
     if _type_name(t) in _PASS_THROUGH:
         return obj
-    if dataclasses.is_dataclass(obj):
-        fields = tuple((f.name, canon(getattr(obj, f.name), path)) for f in dataclasses.fields(obj))
+    if hasattr(t, "__dataclass_fields__"):  # a dataclass: its module is loaded already
+        import dataclasses
+
+        fields = tuple((f.name, canon(getattr(obj, f.name), path)) for f in dataclasses.fields(obj))  # type: ignore[arg-type]
         return (_TObj, _type_name(t), fields)
     if isinstance(obj, (list, tuple, dict, set, frozenset, str, int, float, bytes)):
         return (_TObj, _type_name(t), canon(_builtin_base(obj), path), _reduce_state(obj, path))

@@ -15,11 +15,9 @@ memoryview (no JSON); listing entries reads only the head and the JSON metadata.
 
 from __future__ import annotations
 
-import json
 import pickle
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from math import isfinite as _isfinite
 from typing import Any, NamedTuple
 
@@ -37,25 +35,43 @@ _SUM_LEN = 16
 # C pickler as with cloudpickle, ~7x faster for small values.
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
 _FLAT: frozenset[type] = frozenset({list, tuple, set, frozenset})
-_encode_str = json.encoder.encode_basestring_ascii
+try:  # the C encoder alone: importing the json package would add ~3 ms to `import memo`
+    from _json import encode_basestring_ascii as _encode_str
+except ImportError:  # pragma: no cover - interpreters without the C accelerator
+    from json.encoder import encode_basestring_ascii as _encode_str
 
 
 class RecordError(ValueError):
     """A stored record is truncated, corrupt, of another format or badly signed (internal)."""
 
 
-@dataclass(slots=True)
 class Entry:
     """One cached result and what memo knows about it (internal)."""
 
-    value: Any
-    function: str = ""
-    args: str = ""
-    created: float = 0.0
-    expires: float | None = None
-    duration: float = 0.0
-    version: str = ""
-    size: int = 0
+    __slots__ = ("args", "created", "duration", "expires", "function", "size", "value", "version")
+
+    def __init__(
+        self,
+        value: Any,
+        function: str = "",
+        args: str = "",
+        created: float = 0.0,
+        expires: float | None = None,
+        duration: float = 0.0,
+        version: str = "",
+        size: int = 0,
+    ) -> None:
+        self.value = value
+        self.function = function
+        self.args = args
+        self.created = created
+        self.expires = expires
+        self.duration = duration
+        self.version = version
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"Entry({self.function}({self.args}), size={self.size}, duration={self.duration})"
 
     def meta_json(self) -> bytes:
         """:meth:`meta` as compact JSON, built directly (this runs on every store)."""
@@ -178,6 +194,8 @@ def _same(a: bytes, b: bytes) -> bool:
 
 def read_meta(data: bytes | bytearray | memoryview) -> dict[str, Any]:
     """Metadata of a record (only its head is needed), without unpickling anything."""
+    import json
+
     layout = _split(data, None, verify=False)
     try:
         meta = json.loads(bytes(layout.view[layout.meta_start : layout.meta_start + layout.meta_len]))

@@ -12,7 +12,6 @@ Backend failures never escape as such: they go to the function's :class:`Policy`
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from memo._core import MISS, Policy
@@ -27,6 +26,8 @@ _PARTS_MIN = 1 << 20  # records this big go as a list of buffers to backends tha
 
 
 def _kind(backend: Any) -> str:
+    import inspect
+
     if getattr(backend, "stores_objects", False) and callable(getattr(backend, "get_entry", None)):
         return OBJECT
     if not callable(getattr(backend, "aget", None)) and inspect.iscoroutinefunction(getattr(backend, "get", None)):

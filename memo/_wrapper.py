@@ -7,7 +7,6 @@ each other; past the inline hit they hand over to the drivers in ``_decorator``.
 from __future__ import annotations
 
 import functools
-import inspect
 import sys
 import time
 import types
@@ -20,6 +19,8 @@ from memo._store import Store
 from memo.backends.memory import MemoryBackend
 
 if TYPE_CHECKING:
+    import inspect
+
     from memo._decorator import _Cached
 
 __all__ = ["make_wrapper"]

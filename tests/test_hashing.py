@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import socket
 import subprocess
@@ -193,6 +194,15 @@ def test_code_edit_changes_version_but_comments_do_not() -> None:
     assert a == b != c
 
 
+class Color(enum.StrEnum):
+    RED = "red"
+    OK = "ok"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+
 def test_lists_of_flat_dicts() -> None:
     """A list of flat dicts keys on content: key order free; rows, key types, list/tuple and the key set matter."""
     rows = [{"id": 1, "ok": True}, {"id": 2, "ok": False}]
@@ -207,9 +217,38 @@ def test_lists_of_flat_dicts() -> None:
         [{1: "a"}, {1: "b"}],
         [{True: "a"}, {1: "b"}],  # True == 1 as a dict key, but a different key
         [{"id": 1, "ok": [True]}, {"id": 2, "ok": False}],  # not flat: the per-dict path
+        [{"id": 1, "ok": True}, {"id": 2, "ok": None}],  # None in a bool column
+        [{"id": 1, "ok": True}, {"id": 2.0, "ok": False}],  # 2.0 == 2, but a float
+        [{"id": 1, "ok": True}, {"id": 2, "ok": False + 0j}],  # complex
+        [{"id": Level.LOW, "ok": True}, {"id": 2, "ok": False}],  # IntEnum == 1
+        [{"id": 1, "ok": "red"}, {"id": 2, "ok": "blue"}],
+        [{"id": 1, "ok": Color.RED}, {"id": 2, "ok": "blue"}],  # StrEnum == "red"
+        [{"id": 1, Color.OK: True}, {"id": 2, "ok": False}],  # a StrEnum key == "ok"
     ]
     digests = {memo.hash_value(v) for v in [rows, *different]}
     assert len(digests) == len(different) + 1
+
+
+def test_lists_of_flat_dicts_with_other_values() -> None:
+    """A value that is no atom sends a list of dicts down the per-dict path: canonical, or refused."""
+
+    class Point:
+        def __init__(self, x: int, y: int, first: str) -> None:
+            for name in (first, "y" if first == "x" else "x"):
+                setattr(self, name, x if name == "x" else y)
+
+    pairs = [
+        ({"x": 1, "y": 2}, {"y": 2, "x": 1}),  # a dict after a number or a str
+        ({"u", "v", "w"}, {"w", "v", "u"}),
+        (Point(1, 2, "x"), Point(1, 2, "y")),  # attributes set in another order
+    ]
+    for first in (0, "s", b"b"):
+        for a, b in pairs:
+            assert memo.hash_value([{"id": 1, "v": first}, {"id": 2, "v": a}]) == memo.hash_value(
+                [{"id": 1, "v": first}, {"v": b, "id": 2}]
+            )
+    with pytest.raises(memo.HashingError, match="lock"):
+        memo.hash_value([{"id": 1, "v": 0}, {"id": 2, "v": threading.Lock()}])
 
 
 def test_modules_hash_by_name() -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import pickle
 import struct
 import subprocess
 import sys
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -119,10 +122,31 @@ def test_digests_identical_in_another_process_with_another_seed() -> None:
     assert pickle.loads(bytes.fromhex(out.stdout.decode().strip())) == here
 
 
+class Color(enum.StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
 record_keys = st.one_of(
     st.lists(st.text(max_size=3), min_size=1, max_size=4, unique=True),
     st.lists(st.integers(-3, 3), min_size=1, max_size=4, unique=True),
     st.lists(st.sampled_from([0, 1, True, False, b"a", "a", 1.0]), min_size=1, max_size=3, unique_by=repr),
+    st.lists(st.sampled_from([Color.RED, "red", "blue", Level.LOW, 1]), min_size=1, max_size=3, unique_by=repr),
+)
+# Mostly atoms (the table path), now and then a value that is equal to an atom but of
+# another type, or no atom at all (the per-dict path).
+record_values = st.one_of(
+    atoms,
+    atoms,
+    atoms,
+    st.sampled_from([Color.RED, Level.LOW, Decimal(1), Fraction(1, 2), bytearray(b"a"), 1j, 2.5 + 0j]),
+    st.lists(atoms, max_size=2),
+    st.dictionaries(st.text(max_size=2), atoms, max_size=3),
 )
 
 
@@ -130,7 +154,7 @@ record_keys = st.one_of(
 def record_lists(draw: st.DrawFn) -> Any:
     """Lists (or tuples) of flat dicts that mostly share one key set, in shuffled key orders."""
     keys = draw(record_keys)
-    rows = draw(st.lists(st.lists(atoms, min_size=len(keys), max_size=len(keys)), min_size=2, max_size=5))
+    rows = draw(st.lists(st.lists(record_values, min_size=len(keys), max_size=len(keys)), min_size=2, max_size=5))
     out = []
     for row in rows:
         items = list(zip(keys, row))

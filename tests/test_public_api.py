@@ -27,9 +27,10 @@ def test_every_public_name_has_docstring_with_example() -> None:
 
 
 def test_import_is_light() -> None:
-    """import memo pulls in none of redis, IPython, ipywidgets, numpy or pandas."""
+    """import memo pulls in none of redis, IPython, ipywidgets, numpy, pandas, nor inspect, dataclasses, json."""
     code = (
-        "import sys, memo; heavy = {'redis', 'IPython', 'ipywidgets', 'numpy', 'pandas'}; "
+        "import sys, memo; heavy = {'redis', 'IPython', 'ipywidgets', 'numpy', 'pandas', "
+        "'inspect', 'dataclasses', 'json', 'asyncio', 'diskcache'}; "
         "print(sorted(heavy & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
