@@ -33,7 +33,6 @@ T = TypeVar("T")
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
 _SORTABLE: frozenset[type] = frozenset({int, str, bytes})
 _NUMBERS: frozenset[type] = frozenset({int, float, bool, complex})
-_DICT_ONLY = {dict}
 
 
 class _Unhashable(Exception):
@@ -207,26 +206,39 @@ def _records(seq: Sequence[Any], t: type) -> object | None:
     value). Whether a sequence qualifies depends only on its content (exact types
     included), so equal sequences always take the same form.
     """
-    if len(seq) < 2 or type(seq[0]) is not dict or set(map(type, seq)) != _DICT_ONLY:
+    count = len(seq)
+    if count < 2 or type(seq[0]) is not dict or countOf(map(type, seq), dict) != count:
         return None
     first: dict[Any, Any] = seq[0]
     width = len(first)
-    if not width or set(map(len, seq)) != {width}:
+    key_types = list(map(type, chain.from_iterable(seq)))
+    if not width or len(key_types) != width * count or type(next(iter(first))) not in _SORTABLE:
         return None
-    key_type = type(next(iter(first)))
-    if key_type not in _SORTABLE or countOf(map(type, chain.from_iterable(seq)), key_type) != width * len(seq):
+    if key_types.count(key_types[0]) != len(key_types):
         return None
     keys = tuple(sorted(first))
-    try:  # each dict has ``width`` keys of the one type, and every key in ``keys``: the same set
+    try:
         columns = [list(map(itemgetter(key), seq)) for key in keys]
     except KeyError:
         return None
+    # Every dict holds a key equal to each of the ``width`` keys of the first and all
+    # dicts hold ``width * count`` keys in all: each holds exactly those, of one exact type.
     data = _atom_columns(columns)
-    return None if data is None else (_TRecords, t is list, keys, xxhash.xxh3_128_digest(data))
+    return None if data is None else (_TRecords, t is list, keys, data)
 
 
 class _NotAtom(Exception):
     """Internal: the columns hold a value the C pickler does not serialize natively."""
+
+
+class _Sink:
+    """A file the pickler writes its frames to, hashing them as they come (no buffer)."""
+
+    __slots__ = ("hasher", "write")
+
+    def __init__(self) -> None:
+        self.hasher = xxhash.xxh3_128()
+        self.write = self.hasher.update
 
 
 class _AtomPickler(pickle.Pickler):
@@ -239,14 +251,14 @@ class _AtomPickler(pickle.Pickler):
 
 
 def _atom_columns(columns: list[list[Any]]) -> bytes | None:
-    """The pickle of ``columns`` if every value's exact type is one of ``_ATOMS``, else ``None``.
+    """xxh3_128 of the pickle of ``columns`` if every value's exact type is one of ``_ATOMS``, else ``None``.
 
     The pickler refuses every type it has no built-in code for, so what is left are
     builtins; then ``"".join`` or ``sum`` (which refuse containers, ``None`` and each
     other's types) check a whole column in C without a type() call per value.
     """
-    buf = io.BytesIO()
-    pickler = _AtomPickler(buf, protocol=5)
+    sink = _Sink()
+    pickler = _AtomPickler(sink, protocol=5)
     pickler.fast = True
     try:
         pickler.dump(columns)
@@ -265,7 +277,7 @@ def _atom_columns(columns: list[list[Any]]) -> bytes | None:
             pass  # a mixed column (None among numbers, say): check each value's type
         if not _ATOMS.issuperset(map(type, column)):
             return None
-    return buf.getvalue()
+    return sink.hasher.digest()
 
 
 def _inside(container: object, path: list[int], build: Callable[[], Any]) -> Any:
