@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -224,9 +225,24 @@ def test_lists_of_flat_dicts() -> None:
         [{"id": 1, "ok": "red"}, {"id": 2, "ok": "blue"}],
         [{"id": 1, "ok": Color.RED}, {"id": 2, "ok": "blue"}],  # StrEnum == "red"
         [{"id": 1, Color.OK: True}, {"id": 2, "ok": False}],  # a StrEnum key == "ok"
+        [{"id": 1, "ok": True}, OrderedDict(id=2, ok=False)],  # a dict subclass among the rows
     ]
     digests = {memo.hash_value(v) for v in [rows, *different]}
     assert len(digests) == len(different) + 1
+
+
+def test_lists_of_flat_dicts_with_keys_of_no_total_order() -> None:
+    """Rows keyed by frozensets, NaN floats or plain enums hash alike in any key order, without error."""
+    nan = float("nan")
+
+    class Side(enum.Enum):
+        LEFT = "l"
+        RIGHT = "r"
+
+    for a, b in [(frozenset({1}), frozenset({2})), (nan, 1.5), (Side.LEFT, Side.RIGHT), ((1, "x"), (1, 2))]:
+        rows = [{a: 1, b: 2}, {a: 3, b: 4}]
+        assert memo.hash_value(rows) == memo.hash_value([{b: 2, a: 1}, {b: 4, a: 3}])
+        assert memo.hash_value(rows) != memo.hash_value([{a: 2, b: 1}, {a: 3, b: 4}])
 
 
 def test_lists_of_flat_dicts_with_other_values() -> None:
