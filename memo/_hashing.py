@@ -18,7 +18,7 @@ import re
 import types
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
-from operator import countOf, itemgetter
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import xxhash
@@ -33,6 +33,7 @@ T = TypeVar("T")
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
 _SORTABLE: frozenset[type] = frozenset({int, str, bytes})
 _NUMBERS: frozenset[type] = frozenset({int, float, bool, complex})
+_DICT_ONLY: set[type] = {dict}
 
 
 class _Unhashable(Exception):
@@ -207,14 +208,15 @@ def _records(seq: Sequence[Any], t: type) -> object | None:
     included), so equal sequences always take the same form.
     """
     count = len(seq)
-    if count < 2 or type(seq[0]) is not dict or countOf(map(type, seq), dict) != count:
+    if count < 2 or type(seq[0]) is not dict or set(map(type, seq)) != _DICT_ONLY:
         return None
     first: dict[Any, Any] = seq[0]
     width = len(first)
     key_types = list(map(type, chain.from_iterable(seq)))
-    if not width or len(key_types) != width * count or type(next(iter(first))) not in _SORTABLE:
+    if not width or len(key_types) != width * count:
         return None
-    if key_types.count(key_types[0]) != len(key_types):
+    kinds = set(key_types)  # a set, not list.count: == of two classes may run a metaclass's __eq__
+    if len(kinds) != 1 or not kinds <= _SORTABLE:
         return None
     keys = tuple(sorted(first))
     try:
@@ -245,7 +247,7 @@ class _AtomPickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         # Called for every value the C pickler has no built-in code for: of the atoms,
         # only complex; anything else (a str subclass, an enum, a Decimal...) is no atom.
-        if type(obj) is complex:
+        if type(obj) is complex or obj is complex:  # a complex pickles as complex(real, imag)
             return NotImplemented
         raise _NotAtom
 
@@ -262,7 +264,7 @@ def _atom_columns(columns: list[list[Any]]) -> bytes | None:
     pickler.fast = True
     try:
         pickler.dump(columns)
-    except (_NotAtom, ValueError, RecursionError):  # ValueError: a cycle, refused in fast mode
+    except (_NotAtom, pickle.PicklingError, ValueError, RecursionError):  # ValueError: a cycle in fast mode
         return None
     for column in columns:
         kind = type(column[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
+import pickle
 import socket
 import subprocess
 import sys
@@ -229,6 +230,50 @@ def test_lists_of_flat_dicts() -> None:
     ]
     digests = {memo.hash_value(v) for v in [rows, *different]}
     assert len(digests) == len(different) + 1
+
+
+class _LyingMeta(type):
+    """A metaclass whose classes claim to equal dict and str."""
+
+    def __eq__(cls, other: object) -> bool:
+        return other is dict or other is str or cls is other
+
+    __hash__ = type.__hash__
+
+
+class _LyingRow(metaclass=_LyingMeta):
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __iter__(self) -> Any:
+        return iter(["a"])
+
+    def __getitem__(self, key: str) -> int:
+        return 1
+
+
+class _LyingStr(str, metaclass=_LyingMeta):
+    pass
+
+
+def test_lists_of_flat_dicts_are_not_fooled_by_other_values() -> None:
+    """A class that claims to equal dict or str, or a PickleBuffer, among rows: no shared digest, HashingError."""
+    plain = memo.hash_value([{"a": 1}, {"a": 1}])
+    with pytest.raises(memo.HashingError):
+        memo.hash_value([{"a": 1}, _LyingRow()])
+    assert memo.hash_value([{"a": 1}, {_LyingStr("a"): 1}]) != plain
+    strided = pickle.PickleBuffer(memoryview(b"abcd")[::2])
+    with pytest.raises(memo.HashingError):
+        memo.hash_value([{"a": 1}, {"a": strided}])
+
+
+def test_complex_columns_take_the_table_path() -> None:
+    """A column of complex numbers is hashed as a table (complex is an atom), and by value."""
+    from memo._hashing import _records
+
+    rows = [{"z": 1 + 2j}, {"z": 3j}]
+    assert _records(rows, list) is not None
+    assert memo.hash_value(rows) != memo.hash_value([{"z": 1 + 2j}, {"z": 3 + 0j}])
 
 
 def test_lists_of_flat_dicts_with_keys_of_no_total_order() -> None:
