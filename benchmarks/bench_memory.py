@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import per_call, table
+from _timing import paired, table
 
 import memo
 
@@ -37,16 +37,15 @@ def sync_rows() -> list[Row]:
     lru = functools.lru_cache(maxsize=None)(f)
     for fn in (cached, bounded, lru):
         fn(1, 2.0, "abc", k=3)
-    base = per_call(lambda: lru(1, 2.0, "abc", k=3), N, ROUNDS)
-    mine = per_call(lambda: cached(1, 2.0, "abc", k=3), N, ROUNDS)
+    mine, base = paired(lambda: cached(1, 2.0, "abc", k=3), lambda: lru(1, 2.0, "abc", k=3), N, ROUNDS)
     rows = [("sync hit f(1, 2.0, 'abc', k=3)", mine, "functools.lru_cache", base, "<= 3x")]
     try:
         import cachetools
 
         ct = cachetools.cached(cachetools.LRUCache(maxsize=1024))(f)
         ct(1, 2.0, "abc", k=3)
-        theirs = per_call(lambda: ct(1, 2.0, "abc", k=3), N, ROUNDS)
-        rows.append(("  (reference)", mine, "cachetools.cached", theirs, "-"))
+        mine_ct, theirs = paired(lambda: cached(1, 2.0, "abc", k=3), lambda: ct(1, 2.0, "abc", k=3), N, ROUNDS)
+        rows.append(("  (reference)", mine_ct, "cachetools.cached", theirs, "-"))
     except ImportError:
         pass
     try:
@@ -54,12 +53,12 @@ def sync_rows() -> list[Row]:
 
         cb = cachebox.cached(cachebox.LRUCache(1024))(f)
         cb(1, 2.0, "abc", k=3)
-        theirs = per_call(lambda: cb(1, 2.0, "abc", k=3), N, ROUNDS)
-        rows.append(("  (reference)", mine, "cachebox.cached", theirs, "-"))
+        mine_cb, theirs = paired(lambda: cached(1, 2.0, "abc", k=3), lambda: cb(1, 2.0, "abc", k=3), N, ROUNDS)
+        rows.append(("  (reference)", mine_cb, "cachebox.cached", theirs, "-"))
     except ImportError:
         pass
-    bounded_time = per_call(lambda: bounded(1, 2.0, "abc", k=3), N, ROUNDS)
-    rows.append(("sync hit, max_entries + ttl (LRU kept)", bounded_time, "functools.lru_cache", base, "-"))
+    bounded_time, base_b = paired(lambda: bounded(1, 2.0, "abc", k=3), lambda: lru(1, 2.0, "abc", k=3), N, ROUNDS)
+    rows.append(("sync hit, max_entries + ttl (LRU kept)", bounded_time, "functools.lru_cache", base_b, "-"))
     return rows
 
 
@@ -100,9 +99,10 @@ def async_rows() -> list[Row]:
 def miss_row() -> Row:
     cached = memo.cache(f)
     counter = iter(range(10**9))
-    mine = per_call(lambda: cached(next(counter), 2.0, "abc", k=3), 2_000, ROUNDS)
     lru = functools.lru_cache(maxsize=None)(f)
-    base = per_call(lambda: lru(next(counter), 2.0, "abc", k=3), 2_000, ROUNDS)
+    mine, base = paired(
+        lambda: cached(next(counter), 2.0, "abc", k=3), lambda: lru(next(counter), 2.0, "abc", k=3), 2_000, ROUNDS
+    )
     return ("miss + store (reference)", mine, "functools.lru_cache miss", base, "-")
 
 
