@@ -33,7 +33,7 @@ T = TypeVar("T")
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
 _SORTABLE: frozenset[type] = frozenset({int, str, bytes})
 _NUMBERS: frozenset[type] = frozenset({int, float, bool, complex})
-_DICT_ONLY: set[type] = {dict}
+_DICT_ONLY: frozenset[type] = frozenset({dict})
 
 
 class _Unhashable(Exception):
