@@ -16,6 +16,7 @@ import io
 import pickle
 import re
 import types
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
 from operator import itemgetter
@@ -33,6 +34,7 @@ T = TypeVar("T")
 _ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
 _SORTABLE: frozenset[type] = frozenset({int, str, bytes})
 _NUMBERS: frozenset[type] = frozenset({int, float, bool, complex})
+_JOIN_MAX = 16 << 20  # record columns pickled to more than this check str columns without joining them
 _DICT_ONLY: frozenset[type] = frozenset({dict})
 
 
@@ -234,13 +236,17 @@ class _NotAtom(Exception):
 
 
 class _Sink:
-    """A file the pickler writes its frames to, hashing them as they come (no buffer)."""
+    """A file the pickler writes its frames (~64 KiB each) to, hashed as they come (no buffer)."""
 
-    __slots__ = ("hasher", "write")
+    __slots__ = ("hasher", "size")
 
     def __init__(self) -> None:
         self.hasher = xxhash.xxh3_128()
-        self.write = self.hasher.update
+        self.size = 0
+
+    def write(self, frame: bytes) -> None:
+        self.hasher.update(frame)
+        self.size += len(frame)
 
 
 class _AtomPickler(pickle.Pickler):
@@ -270,7 +276,10 @@ def _atom_columns(columns: list[list[Any]]) -> bytes | None:
         kind = type(column[0])
         try:
             if kind is str:
-                "".join(column)
+                if sink.size <= _JOIN_MAX:
+                    "".join(column)
+                else:  # no joined copy of a big text column
+                    deque(map(str.__len__, column), 0)
                 continue
             if kind in _NUMBERS:
                 sum(column)

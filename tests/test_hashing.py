@@ -267,6 +267,19 @@ def test_lists_of_flat_dicts_are_not_fooled_by_other_values() -> None:
         memo.hash_value([{"a": 1}, {"a": strided}])
 
 
+def test_big_text_columns_are_checked_without_joining(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the join limit, str columns are checked value by value: same digests, same refusals."""
+    from memo import _hashing
+
+    rows = [{"name": "a", "n": 1}, {"name": "b", "n": 2}]
+    nested = [{"name": "a", "n": 1}, {"name": {"y": 1, "x": 2}, "n": 2}]
+    nested_other_order = [{"name": "a", "n": 1}, {"name": {"x": 2, "y": 1}, "n": 2}]
+    before = [memo.hash_value(v) for v in (rows, nested)]
+    monkeypatch.setattr(_hashing, "_JOIN_MAX", 0)
+    assert [memo.hash_value(v) for v in (rows, nested)] == before
+    assert memo.hash_value(nested_other_order) == before[1]
+
+
 def test_complex_columns_take_the_table_path() -> None:
     """A column of complex numbers is hashed as a table (complex is an atom), and by value."""
     from memo._hashing import _records
