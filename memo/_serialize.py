@@ -4,31 +4,47 @@ A record is a small binary header, JSON metadata, then a cloudpickle payload wri
 with pickle protocol 5 so large buffers (numpy, pandas) go out of band::
 
     b"MEMO" | format (1 byte) | flags (1 byte) | parts N (2 bytes) | meta length (4 bytes)
-    | compute duration (8-byte float) | N part lengths (8 bytes each, big-endian)
+    | compute duration (8-byte float) | expiry (8-byte float, Unix time; +inf: never)
+    | N part lengths (8 bytes each, big-endian)
     | check: HMAC-SHA256 (32 bytes) when signed, else xxh3-128 (16 bytes)
     | meta JSON | main pickle | buffer 1 | ...
 
 The check covers everything but itself, so a flipped or missing byte anywhere is
-detected before anything is unpickled. A hit reads only the binary header and slices one
-memoryview (no JSON); listing entries reads only the head and the JSON metadata.
+detected before anything is unpickled. A signature also covers the key the record is
+stored under (length-prefixed, ahead of the header), so a signed record moved to another
+key fails verification; the expiry is inside the signed bytes and checked on every load,
+so an expired record re-inserted without a backend TTL is a miss. A signed record read
+without a secret cannot be verified and is never unpickled (:class:`UnverifiableRecord`).
+A hit reads only the binary header and slices one memoryview (no JSON); listing entries
+reads only the head and the JSON metadata.
 """
 
 from __future__ import annotations
 
 import pickle
 import struct
+import time as _time
 from collections.abc import Sequence
 from math import isfinite as _isfinite
 from typing import Any, NamedTuple
 
 import xxhash
 
-__all__ = ["Entry", "RecordError", "dumps_record", "loads_record", "read_meta", "record_parts"]
+__all__ = [
+    "Entry",
+    "RecordError",
+    "UnverifiableRecord",
+    "dumps_record",
+    "loads_record",
+    "read_meta",
+    "record_parts",
+]
 
 MAGIC = b"MEMO"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the expiry is in the header and a signature covers the key
 _FLAG_SIGNED = 1
-_HEADER = struct.Struct(">4sBBHId")  # magic, format, flags, parts, meta length, duration
+_HEADER = struct.Struct(">4sBBHIdd")  # magic, format, flags, parts, meta length, duration, expiry
+_NEVER = float("inf")
 _SIG_LEN = 32
 _SUM_LEN = 16
 # Exact types whose pickle never refers to a global: plain data pickles the same with the
@@ -42,7 +58,11 @@ except ImportError:  # pragma: no cover - interpreters without the C accelerator
 
 
 class RecordError(ValueError):
-    """A stored record is truncated, corrupt, of another format or badly signed (internal)."""
+    """A stored record is truncated, corrupt, of another format, expired or badly signed (internal)."""
+
+
+class UnverifiableRecord(RecordError):
+    """A signed record read without a secret: it cannot be verified, so it is never unpickled (internal)."""
 
 
 class Entry:
@@ -83,11 +103,15 @@ class Entry:
         return text.encode()
 
 
-def _sign(secret: bytes, parts: Sequence[bytes | memoryview]) -> bytes:
+def _sign(secret: bytes, key: str | None, parts: Sequence[bytes | memoryview]) -> bytes:
+    """HMAC-SHA256 of the key (length-prefixed, so no two keys and records run together) and the parts."""
     import hashlib
     import hmac
 
-    mac = hmac.new(secret, digestmod=hashlib.sha256)
+    if key is None:
+        raise ValueError("a signed record needs the key it is stored under")
+    key_bytes = key.encode("utf-8", "surrogatepass")
+    mac = hmac.new(secret, struct.pack(">Q", len(key_bytes)) + key_bytes, digestmod=hashlib.sha256)
     for part in parts:
         mac.update(part)
     return mac.digest()
@@ -113,11 +137,12 @@ def _plain(value: Any) -> bool:
     return False
 
 
-def record_parts(entry: Entry, secret: bytes | None = None) -> list[bytes | memoryview]:
+def record_parts(entry: Entry, secret: bytes | None = None, key: str | None = None) -> list[bytes | memoryview]:
     """An entry's record as a list of buffers to write one after the other (no joined copy).
 
     Out-of-band pickle buffers (numpy, pandas) are views of the value's own memory, so
-    a big array goes to the backend without ever being copied. Raises pickling errors
+    a big array goes to the backend without ever being copied. With a ``secret`` the
+    record is signed for ``key`` (required then) and its expiry. Raises pickling errors
     as they come.
     """
     buffers: list[pickle.PickleBuffer] = []
@@ -132,16 +157,17 @@ def record_parts(entry: Entry, secret: bytes | None = None) -> list[bytes | memo
     entry.size = sum(lengths)
     meta_bytes = entry.meta_json()
     flags = _FLAG_SIGNED if secret else 0
-    header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, len(lengths), len(meta_bytes), entry.duration)
+    expires = _NEVER if entry.expires is None else float(entry.expires)
+    header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, len(lengths), len(meta_bytes), entry.duration, expires)
     header += struct.pack(f">{len(lengths)}Q", *lengths)
     body: list[bytes | memoryview] = [meta_bytes, main, *raws]
-    check = _sign(secret, [header, *body]) if secret else _checksum([header, *body])
+    check = _sign(secret, key, [header, *body]) if secret else _checksum([header, *body])
     return [header, check, *body]
 
 
-def dumps_record(entry: Entry, secret: bytes | None = None) -> bytes:
-    """Serialize an entry to one ``bytes`` record; raises pickling errors as they come."""
-    return b"".join(record_parts(entry, secret))
+def dumps_record(entry: Entry, secret: bytes | None = None, key: str | None = None) -> bytes:
+    """Serialize an entry to one ``bytes`` record (signed for ``key`` with a secret); raises pickling errors."""
+    return b"".join(record_parts(entry, secret, key))
 
 
 def _checksum(parts: Sequence[bytes | memoryview]) -> bytes:
@@ -154,36 +180,45 @@ def _checksum(parts: Sequence[bytes | memoryview]) -> bytes:
 class _Layout(NamedTuple):
     view: memoryview
     duration: float
+    expires: float
     lengths: tuple[int, ...]
     meta_start: int
     meta_len: int
 
 
-def _split(data: bytes | bytearray | memoryview, secret: bytes | None, verify: bool = True) -> _Layout:
+def _split(
+    data: bytes | bytearray | memoryview, secret: bytes | None, key: str | None = None, verify: bool = True
+) -> _Layout:
     view = memoryview(data)
+    if view.ndim != 1 or view.itemsize != 1:
+        view = view.cast("B")
+    if len(view) < 5:
+        raise RecordError("record shorter than its header")
+    if bytes(view[:4]) != MAGIC:
+        raise RecordError("not a memo record")
+    if view[4] != FORMAT_VERSION:  # checked before the layout, which differs between formats
+        raise RecordError(f"record format {view[4]}, this memo reads {FORMAT_VERSION}")
     if len(view) < _HEADER.size:
         raise RecordError("record shorter than its header")
-    magic, version, flags, n_parts, meta_len, duration = _HEADER.unpack_from(view)
-    if magic != MAGIC:
-        raise RecordError("not a memo record")
-    if version != FORMAT_VERSION:
-        raise RecordError(f"record format {version}, this memo reads {FORMAT_VERSION}")
+    _, _, flags, n_parts, meta_len, duration, expires = _HEADER.unpack_from(view)
     head_len = _HEADER.size + 8 * n_parts
     signed = bool(flags & _FLAG_SIGNED)
     check_end = head_len + (_SIG_LEN if signed else _SUM_LEN)
     if not n_parts or len(view) < check_end + meta_len:
         raise RecordError("record truncated in its header")
     lengths = struct.unpack_from(f">{n_parts}Q", view, _HEADER.size)
-    if secret is not None and not signed:
-        raise RecordError("record is not signed but a secret is set")
     if verify:
+        if secret is not None and not signed:
+            raise RecordError("record is not signed but a secret is set")
+        if secret is None and signed:
+            raise UnverifiableRecord("record is signed and this reader has no secret to verify it")
         if check_end + meta_len + sum(lengths) != len(view):
             raise RecordError("record length does not match its header")
         covered = [view[:head_len], view[check_end:]]
-        expected = _sign(secret, covered) if secret is not None else None if signed else _checksum(covered)
-        if expected is not None and not _same(bytes(view[head_len:check_end]), expected):
+        expected = _sign(secret, key, covered) if secret is not None else _checksum(covered)
+        if not _same(bytes(view[head_len:check_end]), expected):
             raise RecordError("record signature does not match" if signed else "record checksum does not match")
-    return _Layout(view, duration, lengths, check_end, meta_len)
+    return _Layout(view, duration, expires, lengths, check_end, meta_len)
 
 
 def _same(a: bytes, b: bytes) -> bool:
@@ -206,15 +241,22 @@ def read_meta(data: bytes | bytearray | memoryview) -> dict[str, Any]:
     return meta
 
 
-def loads_record(data: bytes | bytearray | memoryview, secret: bytes | None = None) -> Entry:
-    """Verify a record, then unpickle its value; RecordError if it is bad.
+def loads_record(data: bytes | bytearray | memoryview, secret: bytes | None = None, key: str | None = None) -> Entry:
+    """Verify a record, then unpickle its value; RecordError if it is bad or expired.
 
-    Only the binary header is parsed on this path (the JSON metadata is for listings).
-    Out-of-band buffers are handed to the unpickler as slices of ``data``; when ``data``
-    is read-only (``bytes``) they are copied once, so arrays come back writable like a
-    freshly computed result. Pass a ``bytearray`` to skip that copy.
+    With a ``secret`` the signature must match for ``key`` (the key the record was read
+    from); without one, a signed record raises :class:`UnverifiableRecord` and an
+    unsigned one must match its checksum. Only the binary header is parsed on this path
+    (the JSON metadata is for listings). Out-of-band buffers are handed to the unpickler
+    as slices of ``data``; when ``data`` is read-only (``bytes``) they are copied once,
+    so arrays come back writable like a freshly computed result. Pass a ``bytearray`` to
+    skip that copy. With a secret, ``data`` other than ``bytes``/``bytearray`` (a view of
+    a file mapping, of shared memory) is first copied into a private buffer, so the bytes
+    verified are exactly the bytes unpickled, whatever another process writes meanwhile.
     """
-    view, duration, lengths, offset, meta_len = _split(data, secret)
+    view, duration, expires, lengths, offset, meta_len = _split(data, secret, key)
+    if not expires > _time.time():  # after verification: the expiry is one of the checked bytes
+        raise RecordError("record expired")
     offset += meta_len
     parts = []
     for length in lengths:
@@ -227,4 +269,4 @@ def loads_record(data: bytes | bytearray | memoryview, secret: bytes | None = No
         value = pickle.loads(parts[0], buffers=buffers)
     except Exception as exc:
         raise RecordError(f"record payload cannot be unpickled: {exc}") from None
-    return Entry(value=value, duration=duration)
+    return Entry(value=value, duration=duration, expires=None if expires == _NEVER else expires)

@@ -12,12 +12,14 @@ Backend failures never escape as such: they go to the function's :class:`Policy`
 
 from __future__ import annotations
 
+import time
+import warnings
 from typing import Any
 
 from memo._core import MISS, Policy
 from memo._health import breaker_for
-from memo._serialize import Entry, RecordError, loads_record, read_meta, record_parts
-from memo.exceptions import ConfigurationError, MemoError
+from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, read_meta, record_parts
+from memo.exceptions import BackendWarning, ConfigurationError, MemoError
 
 __all__ = ["Store", "store_for"]
 
@@ -38,13 +40,14 @@ def _kind(backend: Any) -> str:
 class Store:
     """One backend seen through memo's entry interface."""
 
-    __slots__ = ("backend", "breaker", "kind", "parts", "releasing", "secret")
+    __slots__ = ("backend", "breaker", "kind", "parts", "releasing", "secret", "unverifiable_warned")
 
     def __init__(self, backend: Any, secret: bytes | None) -> None:
         self.backend = backend
         self.kind = _kind(backend)
         self.secret = secret
         self.breaker = breaker_for(backend)
+        self.unverifiable_warned = False  # warned about signed records this secret-less reader skips
         # Optional capability: ``set_parts(key, buffers, ttl)`` writes a big record without a joined copy.
         self.parts = callable(getattr(backend, "set_parts", None)) and callable(getattr(backend, "aset_parts", None))
         # Optional: ``set_releasing(key, value, ttl, lock)`` stores and frees the cross-process lock at once.
@@ -88,7 +91,9 @@ class Store:
                 return MISS
             data = self.backend.get(key)
             self.breaker.succeeded()
-            return MISS if data is None else loads_record(data, self.secret)
+            return MISS if data is None else loads_record(data, self.secret, key)
+        except UnverifiableRecord:
+            self._unverifiable(policy)
         except RecordError:
             self._heal(key, policy)
         except MemoError:
@@ -113,7 +118,7 @@ class Store:
         """
         if self.kind == OBJECT:
             return self._save_object(key, entry, ttl, policy)
-        parts = self._dump(entry, policy)
+        parts = self._dump(key, entry, policy)
         if parts is None or self._skip(policy):
             return False
         try:
@@ -164,6 +169,9 @@ class Store:
             meta = read_meta(data)
         except RecordError:
             return None
+        expires = meta.get("expires")
+        if isinstance(expires, (int, float)) and expires <= time.time():
+            return None  # expired (a load deletes it): listed no more than it is served
         return Entry(
             None,
             str(meta.get("function", "")),
@@ -190,7 +198,9 @@ class Store:
                 return MISS if value is None else Entry(value)
             data = await self._acall("aget", "get", key)
             self.breaker.succeeded()
-            return MISS if data is None else loads_record(data, self.secret)
+            return MISS if data is None else loads_record(data, self.secret, key)
+        except UnverifiableRecord:
+            self._unverifiable(policy)
         except RecordError:
             await self._aheal(key, policy)
         except MemoError:
@@ -203,7 +213,7 @@ class Store:
         """Async :meth:`save`."""
         if self.kind == OBJECT:
             return self._save_object(key, entry, ttl, policy)
-        parts = [] if self.kind == VALUE else self._dump(entry, policy)
+        parts = [] if self.kind == VALUE else self._dump(key, entry, policy)
         if parts is None or self._skip(policy):
             return False
         try:
@@ -242,12 +252,25 @@ class Store:
 
         return await asyncio.to_thread(getattr(self.backend, sync_name), *args)
 
-    def _dump(self, entry: Entry, policy: Policy) -> list[bytes | memoryview] | None:
+    def _dump(self, key: str, entry: Entry, policy: Policy) -> list[bytes | memoryview] | None:
         try:
-            return record_parts(entry, self.secret)
+            return record_parts(entry, self.secret, key)
         except Exception as exc:
             policy.write_failed(exc)
             return None
+
+    def _unverifiable(self, policy: Policy) -> None:
+        """A signed record met by a reader without a secret: a miss (kept for readers that have it), warned once."""
+        if self.unverifiable_warned or policy.on_error == "ignore":
+            return
+        self.unverifiable_warned = True
+        warnings.warn(
+            f"memo: {type(self.backend).__name__} holds records signed with a secret, and {policy.name} has none, "
+            "so it cannot verify them: they are misses, recomputed and never unpickled. Give this process the "
+            "writers' secret (MEMO_SECRET or memo.configure(secret=...)). Warned once per backend.",
+            BackendWarning,
+            stacklevel=5,
+        )
 
     def _heal(self, key: str, policy: Policy) -> None:
         try:

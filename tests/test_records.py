@@ -81,7 +81,7 @@ def test_big_record_parts_are_views_not_copies() -> None:
 
 
 def _record() -> bytes:
-    return dumps_record(Entry({"answer": 42}, function="m.f"), SECRET)
+    return dumps_record(Entry({"answer": 42}, function="m.f"), SECRET, "k")
 
 
 def _mutations(data: bytes) -> list[tuple[str, bytes]]:
@@ -116,19 +116,19 @@ def _mutations(data: bytes) -> list[tuple[str, bytes]]:
 @pytest.mark.parametrize("secret", [SECRET, None], ids=["signed", "unsigned"])
 def test_every_corruption_is_detected(secret: bytes | None) -> None:
     """Each flipped byte class and truncation length raises RecordError, never a wrong value."""
-    data = dumps_record(Entry({"answer": 42}), secret)
+    data = dumps_record(Entry({"answer": 42}), secret, "k")
     for name, bad in _mutations(data):
         with pytest.raises(RecordError):
-            loads_record(bad, secret)
+            loads_record(bad, secret, "k")
             pytest.fail(f"{name} was accepted")
 
 
 def test_bad_signature_is_never_unpickled(tmp_path: Path) -> None:
     """A record signed with another key, or unsigned, is rejected before unpickling."""
     marker = tmp_path / "marker"
-    for forged in (dumps_record(Entry(Bomb(str(marker))), b"attacker"), dumps_record(Entry(Bomb(str(marker))))):
+    for forged in (dumps_record(Entry(Bomb(str(marker))), b"attacker", "k"), dumps_record(Entry(Bomb(str(marker))))):
         with pytest.raises(RecordError):
-            loads_record(forged, SECRET)
+            loads_record(forged, SECRET, "k")
     assert not marker.exists()
 
 
@@ -154,7 +154,7 @@ def test_corrupt_records_heal_through_the_decorator(file_backend: Any, tmp_path:
     assert f(42) == {"answer": 42}
     key = f.cache_key(42)
     good = file_backend.get(key)
-    forged = dumps_record(Entry(Bomb(str(marker))), b"attacker")
+    forged = dumps_record(Entry(Bomb(str(marker))), b"attacker", key)
     cases = [*_mutations(good), ("forged", forged), ("unsigned", dumps_record(Entry(Bomb(str(marker)))))]
     for name, bad in cases:
         file_backend.set(key, bad)
@@ -162,13 +162,13 @@ def test_corrupt_records_heal_through_the_decorator(file_backend: Any, tmp_path:
             warnings.simplefilter("error")
             assert f(42) == {"answer": 42}, name
         healed = file_backend.get(key)
-        assert loads_record(healed, SECRET).value == {"answer": 42}, name
+        assert loads_record(healed, SECRET, key).value == {"answer": 42}, name
     assert len(calls) == 1 + len(cases)
     assert not marker.exists()
 
 
 def test_secret_from_environment(file_backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """MEMO_SECRET signs records; a function reading without it still accepts signed ones."""
+    """MEMO_SECRET signs records: they verify with that secret for their key, and not with another secret."""
     monkeypatch.setenv("MEMO_SECRET", "from-env")
 
     @memo.cache(backend=file_backend)
@@ -176,10 +176,11 @@ def test_secret_from_environment(file_backend: Any, monkeypatch: pytest.MonkeyPa
         return x
 
     f(1)
-    data = file_backend.get(f.cache_key(1))
-    assert loads_record(data, b"from-env").value == 1
+    key = f.cache_key(1)
+    data = file_backend.get(key)
+    assert loads_record(data, b"from-env", key).value == 1
     with pytest.raises(RecordError):
-        loads_record(data, b"other")
+        loads_record(data, b"other", key)
 
 
 def test_unpicklable_result_is_returned_with_one_warning(file_backend: Any) -> None:

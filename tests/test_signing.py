@@ -1,0 +1,132 @@
+"""Signed records against a writer without the secret: moved, replayed, flipped or forged records."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import memo
+from tests.conftest import Kind
+
+SECRET = b"s3cret-key"
+
+
+class Bomb:
+    """Unpickling this writes a marker file: proof that a payload was unpickled."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> Any:
+        return (Path(self.marker).write_text, ("unpickled",))
+
+
+@pytest.fixture(params=["file", "redis"])
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A store another process could write to: a FileBackend directory or a real Redis server."""
+    if request.param == "file":
+        backend = memo.FileBackend(tmp_path / "sec-cache")
+        try:
+            yield backend
+        finally:
+            backend.close()
+    else:
+        yield request.getfixturevalue("redis_backend")
+
+
+def _raw(backend: Any, key: str) -> bytes:
+    data = backend.get(key)
+    assert data is not None
+    return bytes(data)
+
+
+def test_signed_record_moved_to_another_key_is_a_miss(shared: Any, kind: Kind) -> None:
+    """A signed record copied to another call's key is not served there: the MAC binds the full key."""
+    calls: list[str] = []
+
+    def is_admin(user: str) -> bool:
+        calls.append(user)
+        return user == "alice"
+
+    f = kind.make(is_admin, backend=shared, secret=SECRET)
+    assert kind.call(f, "alice") is True
+    shared.set(f.cache_key("mallory"), _raw(shared, f.cache_key("alice")))  # the attacker's copy
+    assert kind.call(f, "mallory") is False
+    assert kind.call(f, "mallory") is False  # the healed record is mallory's own
+    assert kind.call(f, "alice") is True
+    assert calls == ["alice", "mallory"]
+
+
+def test_expired_signed_record_replayed_is_a_miss(shared: Any, kind: Kind, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signed record re-inserted (without a backend TTL) after its expiry is a miss: the MAC covers the expiry."""
+    calls: list[int] = []
+
+    def price(item: int) -> int:
+        calls.append(item)
+        return 10 * item + len(calls)
+
+    f = kind.make(price, backend=shared, secret=SECRET, ttl=60)
+    assert kind.call(f, 1) == 11
+    key = f.cache_key(1)
+    old = _raw(shared, key)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)  # an hour later...
+    shared.set(key, old)  # ...the attacker re-inserts the old record with no TTL
+    assert kind.call(f, 1) == 12
+    assert kind.call(f, 1) == 12
+    assert calls == [1, 1]
+
+
+def test_signed_record_read_without_secret_is_never_unpickled(shared: Any, kind: Kind, tmp_path: Path) -> None:
+    """A record flagged signed, read without a secret, is a miss and one BackendWarning, never an unpickle."""
+    marker = tmp_path / "marker"
+    results = iter([Bomb(str(marker))])
+
+    def load(x: int) -> Any:
+        return next(results, x)
+
+    f = kind.make(load, backend=shared)
+    memo.configure(secret=b"attacker")  # a writer with some secret: the record carries the signed flag
+    kind.call(f, 1)
+    key = f.cache_key(1)
+    signed = _raw(shared, key)
+    memo.configure(secret=None)
+    with pytest.warns(memo.BackendWarning, match="signed"):
+        assert kind.call(f, 1) == 1
+    assert not marker.exists()
+    shared.set(key, signed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once per process and backend
+        assert kind.call(f, 1) == 1
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("writer_secret", [SECRET, None], ids=["signed", "unsigned"])
+def test_flipped_bit_read_without_secret_is_a_miss(shared: Any, kind: Kind, writer_secret: bytes | None) -> None:
+    """A flipped payload bit in a signed or an unsigned record, read without a secret, is never served."""
+    calls: list[int] = []
+
+    def label(x: int) -> str:
+        calls.append(x)
+        return f"result-{x}-{len(calls)}"
+
+    f = kind.make(label, backend=shared)
+    memo.configure(secret=writer_secret)
+    assert kind.call(f, 1) == "result-1-1"
+    key = f.cache_key(1)
+    flipped = bytearray(_raw(shared, key))
+    flipped[-5] ^= 0x01  # inside the pickled string
+    shared.set(key, bytes(flipped))
+    memo.configure(secret=None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert kind.call(f, 1) == "result-1-2"
+    warned = [w for w in caught if issubclass(w.category, memo.MemoWarning)]
+    assert len(warned) == (1 if writer_secret else 0)
+    assert kind.call(f, 1) == "result-1-2"
+    assert calls == [1, 1]
