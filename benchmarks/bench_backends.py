@@ -113,6 +113,26 @@ def file_rows(tmp: Path) -> list[Row]:
     return rows
 
 
+def signed_rows(tmp: Path) -> list[Row]:
+    """FileBackend hit of a 100 MiB array, signed (copied privately, then verified) against unsigned (mapped)."""
+    backend = memo.FileBackend(tmp / "memo-signed")
+    array = np.random.default_rng(1).random(100 * 2**20 // 8)
+
+    @memo.cache(backend=backend, lock=False, secret=b"bench-secret")
+    def signed(x: int) -> np.ndarray:
+        return array
+
+    @memo.cache(backend=backend, lock=False)
+    def unsigned(x: int) -> np.ndarray:
+        return array
+
+    signed(1)
+    unsigned(1)
+    hits = _pair(lambda: signed(1), "same, unsigned (mapped, checksum)", lambda: unsigned(1), 1, 9)
+    backend.close()
+    return [("file hit, 100 MiB float64, signed", *hits, "report")]
+
+
 def server_binary() -> str:
     for name in ("redis-server", "valkey-server"):
         if shutil.which(name):
@@ -205,6 +225,7 @@ def redis_rows(url: str) -> list[Row]:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="memo-bench-") as tmp:
         rows = file_rows(Path(tmp))
+        rows += signed_rows(Path(tmp))
         port = free_port()
         args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         server = subprocess.Popen([*args, "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

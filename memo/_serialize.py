@@ -254,6 +254,8 @@ def loads_record(data: bytes | bytearray | memoryview, secret: bytes | None = No
     a file mapping, of shared memory) is first copied into a private buffer, so the bytes
     verified are exactly the bytes unpickled, whatever another process writes meanwhile.
     """
+    if secret is not None and type(data) is not bytes and type(data) is not bytearray:
+        data = bytearray(data)
     view, duration, expires, lengths, offset, meta_len = _split(data, secret, key)
     if not expires > _time.time():  # after verification: the expiry is one of the checked bytes
         raise RecordError("record expired")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import memo
 from tests.conftest import Kind
@@ -20,6 +24,28 @@ _FORMAT_1 = bytes.fromhex(
 
 def _value_files(directory: Path) -> list[Path]:
     return [p for p in directory.rglob("*.val") if p.is_file()]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="value files are mapped on POSIX only")
+def test_big_signed_file_hit_is_unpickled_from_a_private_copy(tmp_path: Path) -> None:
+    """A big signed FileBackend hit is verified and unpickled from a private copy: a later file rewrite is unseen."""
+    np = pytest.importorskip("numpy")
+    backend = memo.FileBackend(tmp_path / "sec-big")
+
+    @memo.cache(backend=backend, secret=SECRET)
+    def make(n: int) -> Any:
+        return np.arange(n, dtype=np.float64)
+
+    make(2**18)  # 2 MiB: stored in a value file of its own
+    hit = make(2**18)
+    assert make.cache_info().hits == 1
+    expected = np.arange(2**18, dtype=np.float64)
+    (value_file,) = _value_files(tmp_path / "sec-big")
+    with open(value_file, "r+b") as handle:  # a process that can write the file, after the check
+        handle.seek(-65536, os.SEEK_END)
+        handle.write(b"\xff" * 65536)
+    assert np.array_equal(hit, expected)
+    backend.close()
 
 
 def test_old_format_record_is_a_clean_miss(tmp_path: Path, kind: Kind) -> None:
