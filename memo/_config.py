@@ -67,15 +67,30 @@ def normalize_ttl(ttl: object, where: str = "ttl") -> float | None:
     return seconds
 
 
-def normalize_secret(secret: object) -> bytes | None:
-    """The signing key as bytes (str is UTF-8 encoded)."""
-    if secret is None or secret == "" or secret == b"":
+def normalize_secret(secret: object, where: str = "secret") -> bytes | None:
+    """The signing key as bytes (str is UTF-8 encoded); ``None`` for none.
+
+    An empty or blank secret is refused rather than read as "no signing", so a secret
+    that failed to reach the process (an unset variable expanded to "") never silently
+    turns signing off.
+    """
+    if secret is None:
         return None
     if isinstance(secret, str):
-        return secret.encode()
-    if isinstance(secret, (bytes, bytearray)):
-        return bytes(secret)
-    raise ConfigurationError(f"secret={secret!r}: pass bytes or str (or set MEMO_SECRET)")
+        data = secret.encode()
+    elif isinstance(secret, (bytes, bytearray)):
+        data = bytes(secret)
+    else:
+        raise ConfigurationError(f"{where}: pass bytes or str, not {type(secret).__name__} (or set MEMO_SECRET)")
+    if not data.strip():
+        shown = "MEMO_SECRET is set but empty" if where == "MEMO_SECRET" else f"{where}={secret!r} is empty"
+        raise ConfigurationError(
+            f"{shown}: an empty secret would silently turn signing off. Set a real secret "
+            "(e.g. python -c 'import secrets; print(secrets.token_hex(32))'), or "
+            + ("unset MEMO_SECRET" if where == "MEMO_SECRET" else "pass None")
+            + " to store unsigned records"
+        )
+    return data
 
 
 def check_on_error(on_error: object) -> str:
@@ -172,10 +187,13 @@ def configure(
 
 
 def current_secret() -> bytes | None:
-    """The process signing key: ``configure(secret=...)``, else ``MEMO_SECRET`` (read once)."""
+    """The process signing key: ``configure(secret=...)``, else ``MEMO_SECRET`` (read once).
+
+    A ``MEMO_SECRET`` that is set but empty raises ConfigurationError (on every call until fixed).
+    """
     secret = state.secret
     if secret is UNREAD:
-        secret = state.secret = normalize_secret(os.environ.get("MEMO_SECRET") or None)
+        secret = state.secret = normalize_secret(os.environ.get("MEMO_SECRET"), "MEMO_SECRET")
     return secret  # type: ignore[no-any-return]
 
 

@@ -130,3 +130,33 @@ def test_flipped_bit_read_without_secret_is_a_miss(shared: Any, kind: Kind, writ
     assert len(warned) == (1 if writer_secret else 0)
     assert kind.call(f, 1) == "result-1-2"
     assert calls == [1, 1]
+
+
+def test_empty_memo_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MEMO_SECRET set but empty raises ConfigurationError on use instead of silently storing unsigned records."""
+    monkeypatch.setenv("MEMO_SECRET", "")
+
+    @memo.cache
+    def f(x: int) -> int:
+        return x
+
+    with pytest.raises(memo.ConfigurationError, match="MEMO_SECRET"):
+        f(1)
+    monkeypatch.setenv("MEMO_SECRET", "  \n")
+    with pytest.raises(memo.ConfigurationError, match="MEMO_SECRET"):
+        f(1)
+    monkeypatch.delenv("MEMO_SECRET")
+    assert f(1) == 1  # unset: unsigned, as documented
+
+
+@pytest.mark.parametrize("secret", ["", b"", " "], ids=["str", "bytes", "blank"])
+def test_empty_secret_option_is_refused(secret: Any) -> None:
+    """secret='', b'' or blank in cache() or configure() raises ConfigurationError instead of turning signing off."""
+
+    def g(x: int) -> int:
+        return x
+
+    with pytest.raises(memo.ConfigurationError, match="secret"):
+        memo.cache(secret=secret)(g)
+    with pytest.raises(memo.ConfigurationError, match="secret"):
+        memo.configure(secret=secret)
