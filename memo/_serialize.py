@@ -190,17 +190,13 @@ def _split(
     data: bytes | bytearray | memoryview, secret: bytes | None, key: str | None = None, verify: bool = True
 ) -> _Layout:
     view = memoryview(data)
-    if view.ndim != 1 or view.itemsize != 1:
-        view = view.cast("B")
-    if len(view) < 5:
-        raise RecordError("record shorter than its header")
-    if bytes(view[:4]) != MAGIC:
-        raise RecordError("not a memo record")
-    if view[4] != FORMAT_VERSION:  # checked before the layout, which differs between formats
-        raise RecordError(f"record format {view[4]}, this memo reads {FORMAT_VERSION}")
     if len(view) < _HEADER.size:
         raise RecordError("record shorter than its header")
-    _, _, flags, n_parts, meta_len, duration, expires = _HEADER.unpack_from(view)
+    magic, version, flags, n_parts, meta_len, duration, expires = _HEADER.unpack_from(view)
+    if magic != MAGIC:
+        raise RecordError("not a memo record")
+    if version != FORMAT_VERSION:  # before any other field is used: their layout differs between formats
+        raise RecordError(f"record format {version}, this memo reads {FORMAT_VERSION}")
     head_len = _HEADER.size + 8 * n_parts
     signed = bool(flags & _FLAG_SIGNED)
     check_end = head_len + (_SIG_LEN if signed else _SUM_LEN)
