@@ -160,3 +160,24 @@ def test_empty_secret_option_is_refused(secret: Any) -> None:
         memo.cache(secret=secret)(g)
     with pytest.raises(memo.ConfigurationError, match="secret"):
         memo.configure(secret=secret)
+
+
+def test_expired_record_is_not_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cache_entries() leaves out a record whose expiry has passed, even when the store still holds it."""
+    backend = memo.FileBackend(tmp_path / "sec-list")
+
+    @memo.cache(backend=backend, ttl=60)
+    def f(x: int) -> int:
+        return x
+
+    f(1)
+    f(2)
+    key = f.cache_key(1)
+    old = _raw(backend, key)
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)
+    backend.set(key, old)  # kept by the store (no TTL), expired by its own header
+    assert [e.key for e in f.cache_entries()] == []
+    f(3)
+    assert [e.key for e in f.cache_entries()] == [f.cache_key(3)]
+    backend.close()
