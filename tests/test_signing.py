@@ -181,3 +181,23 @@ def test_expired_record_is_not_listed(tmp_path: Path, monkeypatch: pytest.Monkey
     f(3)
     assert [e.key for e in f.cache_entries()] == [f.cache_key(3)]
     backend.close()
+
+
+def test_signed_record_without_secret_is_silent_with_on_error_ignore(tmp_path: Path) -> None:
+    """on_error='ignore' reads a signed record without a secret as a plain miss, with no warning."""
+    backend = memo.FileBackend(tmp_path / "sec-quiet")
+    calls: list[int] = []
+
+    @memo.cache(backend=backend, on_error="ignore")
+    def f(x: int) -> int:
+        calls.append(x)
+        return x
+
+    memo.configure(secret=SECRET)
+    f(1)
+    memo.configure(secret=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert f(1) == 1
+    assert calls == [1, 1]
+    backend.close()
