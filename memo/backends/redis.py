@@ -13,6 +13,7 @@ import asyncio
 import os
 import re
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -29,6 +30,9 @@ _LOCKS = "\x00lock:"  # lock keys live under the prefix but are never listed or 
 _HEAD = 65535  # GETRANGE end index: the first 64 KiB
 _BATCH = 500  # keys per UNLINK during a clear
 _KEEP = 32  # idle direct connections kept per client
+_BIG_SEND = 1 << 20  # a refused command this big: drop its connection (the server keeps its query buffer)
+_REFUSAL_TTL = 60.0  # seconds a key's refused size is remembered, so the value is not re-sent
+_REFUSALS_MAX = 1024  # keys remembered at most
 _TIMEOUTS: dict[str, Any] = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
 
 
@@ -50,6 +54,20 @@ def _split_url(url: str) -> tuple[str, bool]:
 
 def _px(ttl: float | None) -> tuple[Any, ...]:
     return () if ttl is None else ("PX", max(1, int(ttl * 1000)))
+
+
+def _big(args: tuple[Any, ...]) -> bool:
+    """True when a command carries a payload big enough that its connection should not be kept."""
+    return sum(len(a) for a in args if isinstance(a, (bytes, bytearray, memoryview))) >= _BIG_SEND
+
+
+def _is_oom(exc: BaseException) -> bool:
+    """The server refused a write for lack of memory (``maxmemory`` with ``noeviction``)."""
+    return str(exc).startswith("OOM") or type(exc).__name__ == "OutOfMemoryError"
+
+
+def _refused_big(commands: tuple[tuple[Any, ...], ...], replies: list[Any]) -> bool:
+    return any(isinstance(reply, Exception) and _big(cmd) for cmd, reply in zip(commands, replies))
 
 
 class _Direct:
@@ -85,7 +103,10 @@ class _Direct:
                 conn.send_command(*args)
                 reply = conn.read_response()
             except self.errors.ResponseError:
-                self._give(conn)  # the reply was read in full: the connection is fine
+                if _big(args):  # a refused big value stays in the server's query buffer: let it go
+                    conn.disconnect()
+                else:
+                    self._give(conn)  # the reply was read in full: the connection is fine
                 raise
             except self.errors.ConnectionError:
                 conn.disconnect()
@@ -117,7 +138,10 @@ class _Direct:
         except BaseException:
             conn.disconnect()
             raise
-        self._give(conn)
+        if _refused_big(commands, replies):
+            conn.disconnect()
+        else:
+            self._give(conn)
         return replies
 
     def close(self) -> None:
@@ -145,7 +169,10 @@ class _ADirect(_Direct):
                 await conn.send_command(*args)
                 reply = await conn.read_response()
             except self.errors.ResponseError:
-                await self._agive(conn)  # the reply was read in full: the connection is fine
+                if _big(args):  # a refused big value stays in the server's query buffer: let it go
+                    await conn.disconnect()
+                else:
+                    await self._agive(conn)  # the reply was read in full: the connection is fine
                 raise
             except self.errors.ConnectionError:
                 await conn.disconnect(nowait=True)
@@ -173,7 +200,10 @@ class _ADirect(_Direct):
         except BaseException:
             await conn.disconnect(nowait=True)
             raise
-        await self._agive(conn)
+        if _refused_big(commands, replies):
+            await conn.disconnect()
+        else:
+            await self._agive(conn)
         return replies
 
     async def aclose(self) -> None:
@@ -239,7 +269,15 @@ class RedisBackend(BaseBackend):
         self.prefix = prefix
         self.url = url
         self._redis = redis
-        self._errors = redis.exceptions
+        self._errors = errors = redis.exceptions
+        # Failures that mean the server is unreachable or slow: only these open memo's breaker.
+        self.transient_errors: tuple[type[BaseException], ...] = (
+            errors.ConnectionError,
+            errors.TimeoutError,
+            errors.ClusterError,
+            errors.RedisClusterException,
+        )
+        self._refused: dict[str, tuple[float, int, type[BaseException], str]] = {}
         self._cluster = False
         self._client: Any = None
         self._user_async: Any = None
@@ -364,8 +402,45 @@ class RedisBackend(BaseBackend):
         return bytes(value) or None
 
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        """Store bytes; ``ttl`` seconds become ``PX`` milliseconds."""
-        self._run("SET", self.prefix + key, value, *_px(ttl))
+        """Store bytes; ``ttl`` seconds become ``PX`` milliseconds.
+
+        A value the server refused for lack of memory (OOM) is not re-sent for 60 s: the
+        same error is raised at once for that key and a value at least half as big.
+        """
+        if self._refused:
+            self._check_refused(key, len(value))
+        try:
+            self._run("SET", self.prefix + key, value, *_px(ttl))
+        except self._errors.ResponseError as exc:
+            self._note_refused(key, len(value), exc)
+            raise
+
+    # -- refused values ----------------------------------------------------------------
+    def _check_refused(self, key: str, size: int) -> None:
+        """Raise again the refusal remembered for ``key`` if it still holds for ``size`` bytes."""
+        found = self._refused.get(key)
+        if found is None:
+            return
+        until, refused, kind, message = found
+        if time.monotonic() >= until:
+            self._refused.pop(key, None)
+        elif 2 * size >= refused:  # records of one result differ by a few header bytes
+            raise kind(
+                f"{message} (memo did not re-send this value: the server refused {refused} bytes "
+                f"for this key within the last {_REFUSAL_TTL:.0f} s)"
+            )
+
+    def _note_refused(self, key: str, size: int, exc: BaseException) -> None:
+        """Remember an OOM refusal of ``key`` (bounded table, oldest entries dropped first)."""
+        if not _is_oom(exc):
+            return
+        table = self._refused
+        if len(table) >= _REFUSALS_MAX:
+            now = time.monotonic()
+            stale = [k for k, v in list(table.items()) if v[0] <= now] or list(table)[: _REFUSALS_MAX // 2]
+            for old in stale:
+                table.pop(old, None)
+        table[key] = (time.monotonic() + _REFUSAL_TTL, size, type(exc), str(exc))
 
     def delete(self, key: str) -> bool:
         """Unlink one key; true if it existed."""
@@ -406,9 +481,12 @@ class RedisBackend(BaseBackend):
         direct = self._direct
         if direct is None or type(lock) is not RedisLock:
             return self.set(key, value, ttl)
+        if self._refused:
+            self._check_refused(key, len(value))
         replies = direct.pipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
         lock.released()
         if isinstance(replies[0], Exception):
+            self._note_refused(key, len(value), replies[0])
             raise replies[0]
         return None
 
@@ -419,9 +497,12 @@ class RedisBackend(BaseBackend):
         direct = self._loop().direct
         if direct is None or type(lock) is not RedisLock:
             return await self.aset(key, value, ttl)
+        if self._refused:
+            self._check_refused(key, len(value))
         replies = await direct.apipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
         lock.released()
         if isinstance(replies[0], Exception):
+            self._note_refused(key, len(value), replies[0])
             raise replies[0]
         return None
 
@@ -453,7 +534,13 @@ class RedisBackend(BaseBackend):
 
     async def aset(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Async :meth:`set`."""
-        await self._arun("SET", self.prefix + key, value, *_px(ttl))
+        if self._refused:
+            self._check_refused(key, len(value))
+        try:
+            await self._arun("SET", self.prefix + key, value, *_px(ttl))
+        except self._errors.ResponseError as exc:
+            self._note_refused(key, len(value), exc)
+            raise
 
     async def adelete(self, key: str) -> bool:
         """Async :meth:`delete`."""
