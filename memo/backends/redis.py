@@ -61,6 +61,14 @@ def _big(args: tuple[Any, ...]) -> bool:
     return sum(len(a) for a in args if isinstance(a, (bytes, bytearray, memoryview))) >= _BIG_SEND
 
 
+def _decodes(client: Any) -> bool:
+    """True when a redis-py client decodes replies to str (``decode_responses=True``)."""
+    try:
+        return bool(client.get_encoder().decode_responses)
+    except Exception:  # not a redis-py client, or one without an encoder: nothing to check
+        return False
+
+
 def _is_oom(exc: BaseException) -> bool:
     """The server refused a write for lack of memory (``maxmemory`` with ``noeviction``)."""
     return str(exc).startswith("OOM") or type(exc).__name__ == "OutOfMemoryError"
@@ -302,6 +310,13 @@ class RedisBackend(BaseBackend):
         import redis.cluster
 
         self._cluster = isinstance(client, (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster))
+        if _decodes(client):
+            raise ConfigurationError(
+                f"RedisBackend(client={type(client).__name__}(..., decode_responses=True)): memo stores bytes, and "
+                "this client decodes every reply to str, so nothing could ever be read back. Pass a client made "
+                "with decode_responses=False (the default), e.g. redis.Redis(host=..., port=...), or the URL: "
+                "memo.RedisBackend('redis://host:6379/0')"
+            )
         if isinstance(client, (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)):
             self._user_async = client
         elif callable(getattr(client, "get", None)) and callable(getattr(client, "scan_iter", None)):
@@ -374,7 +389,12 @@ class RedisBackend(BaseBackend):
         return _GLOB.sub(r"\\\1", self.prefix + prefix) + "*"
 
     def _visible(self, raw: bytes | str) -> str | None:
-        text = raw.decode() if isinstance(raw, bytes) else raw
+        """The memo key of a scanned name; None for lock keys and for names memo cannot have
+        written (not UTF-8: another program's key that happens to share the prefix)."""
+        try:
+            text = raw.decode() if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            return None
         key = text[len(self.prefix) :]
         return None if key.startswith(_LOCKS) else key
 
