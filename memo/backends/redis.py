@@ -15,10 +15,11 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from memo.backends._base import BaseBackend
+from memo.backends._redis_conn import _ADirect, _Direct, _InThread, _Loop
 from memo.exceptions import ConfigurationError
 
 __all__ = ["RedisBackend"]
@@ -29,8 +30,6 @@ _GLOB = re.compile(r"([*?\[\]\\])")
 _LOCKS = "\x00lock:"  # lock keys live under the prefix but are never listed or cleared
 _HEAD = 65535  # GETRANGE end index: the first 64 KiB
 _BATCH = 500  # keys per UNLINK during a clear
-_KEEP = 32  # idle direct connections kept per client
-_BIG_SEND = 1 << 20  # a refused command this big: drop its connection (the server keeps its query buffer)
 _REFUSAL_TTL = 60.0  # seconds a key's refused size is remembered, so the value is not re-sent
 _REFUSALS_MAX = 1024  # keys remembered at most
 _TIMEOUTS: dict[str, Any] = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
@@ -56,11 +55,6 @@ def _px(ttl: float | None) -> tuple[Any, ...]:
     return () if ttl is None else ("PX", max(1, int(ttl * 1000)))
 
 
-def _big(args: tuple[Any, ...]) -> bool:
-    """True when a command carries a payload big enough that its connection should not be kept."""
-    return sum(len(a) for a in args if isinstance(a, (bytes, bytearray, memoryview))) >= _BIG_SEND
-
-
 def _decodes(client: Any) -> bool:
     """True when a redis-py client decodes replies to str (``decode_responses=True``)."""
     try:
@@ -72,181 +66,6 @@ def _decodes(client: Any) -> bool:
 def _is_oom(exc: BaseException) -> bool:
     """The server refused a write for lack of memory (``maxmemory`` with ``noeviction``)."""
     return str(exc).startswith("OOM") or type(exc).__name__ == "OutOfMemoryError"
-
-
-def _refused_big(commands: tuple[tuple[Any, ...], ...], replies: list[Any]) -> bool:
-    return any(isinstance(reply, Exception) and _big(cmd) for cmd, reply in zip(commands, replies))
-
-
-class _Direct:
-    """A free list of raw connections for one client's connection settings (sync)."""
-
-    __slots__ = ("errors", "factory", "free", "pid")
-
-    def __init__(self, factory: Callable[[], Any], errors: Any) -> None:
-        self.factory = factory
-        self.errors = errors  # redis.exceptions
-        self.free: list[Any] = []
-        self.pid = os.getpid()
-
-    def _take(self) -> tuple[Any, bool]:
-        if self.pid != os.getpid():  # forked: the parent's sockets are not ours to use
-            self.free, self.pid = [], os.getpid()
-        try:
-            return self.free.pop(), True
-        except IndexError:
-            return self.factory(), False
-
-    def _give(self, conn: Any) -> None:
-        if len(self.free) < _KEEP:
-            self.free.append(conn)
-        else:
-            conn.disconnect()
-
-    def call(self, *args: Any) -> Any:
-        """Run one command; a reused connection the server dropped is retried once, fresh."""
-        conn, reused = self._take()
-        while True:
-            try:
-                conn.send_command(*args)
-                reply = conn.read_response()
-            except self.errors.ResponseError:
-                if _big(args):  # a refused big value stays in the server's query buffer: let it go
-                    conn.disconnect()
-                else:
-                    self._give(conn)  # the reply was read in full: the connection is fine
-                raise
-            except self.errors.ConnectionError:
-                conn.disconnect()
-                if not reused:
-                    raise
-                conn, reused = self.factory(), False
-                continue
-            except BaseException:
-                conn.disconnect()
-                raise
-            self._give(conn)
-            return reply
-
-    def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Send several commands in one write and read every reply (one round trip).
-
-        Error replies come back in the list as exceptions, so one failed command never
-        leaves the others' replies unread. A connection error is raised (not retried).
-        """
-        conn, _ = self._take()
-        try:
-            conn.send_packed_command(conn.pack_commands(commands))
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(conn.read_response())
-                except self.errors.ResponseError as exc:
-                    replies.append(exc)
-        except BaseException:
-            conn.disconnect()
-            raise
-        if _refused_big(commands, replies):
-            conn.disconnect()
-        else:
-            self._give(conn)
-        return replies
-
-    def close(self) -> None:
-        free, self.free = self.free, []
-        for conn in free:
-            conn.disconnect()
-
-
-class _ADirect(_Direct):
-    """The asyncio twin of :class:`_Direct`, for one event loop."""
-
-    __slots__ = ()
-
-    async def _agive(self, conn: Any) -> None:
-        if len(self.free) < _KEEP:
-            self.free.append(conn)
-        else:
-            await conn.disconnect()
-
-    async def acall(self, *args: Any) -> Any:
-        """Async :meth:`_Direct.call`."""
-        conn, reused = self._take()
-        while True:
-            try:
-                await conn.send_command(*args)
-                reply = await conn.read_response()
-            except self.errors.ResponseError:
-                if _big(args):  # a refused big value stays in the server's query buffer: let it go
-                    await conn.disconnect()
-                else:
-                    await self._agive(conn)  # the reply was read in full: the connection is fine
-                raise
-            except self.errors.ConnectionError:
-                await conn.disconnect(nowait=True)
-                if not reused:
-                    raise
-                conn, reused = self.factory(), False
-                continue
-            except BaseException:  # cancelled mid-reply: the connection's state is unknown
-                await conn.disconnect(nowait=True)
-                raise
-            await self._agive(conn)
-            return reply
-
-    async def apipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Async :meth:`_Direct.pipeline`."""
-        conn, _ = self._take()
-        try:
-            await conn.send_packed_command(conn.pack_commands(commands))
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(await conn.read_response())
-                except self.errors.ResponseError as exc:
-                    replies.append(exc)
-        except BaseException:
-            await conn.disconnect(nowait=True)
-            raise
-        if _refused_big(commands, replies):
-            await conn.disconnect()
-        else:
-            await self._agive(conn)
-        return replies
-
-    async def aclose(self) -> None:
-        free, self.free = self.free, []
-        for conn in free:
-            await conn.disconnect()
-
-
-class _InThread:
-    """An async face for a sync client: each command runs in a worker thread."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(method, *args, **kwargs)
-
-        return call
-
-    async def scan_iter(self, **kwargs: Any) -> AsyncIterator[Any]:
-        for raw in await asyncio.to_thread(lambda: list(self._client.scan_iter(**kwargs))):
-            yield raw
-
-
-class _Loop:
-    """What one event loop uses: its asyncio client and its direct connections."""
-
-    __slots__ = ("client", "direct")
-
-    def __init__(self, client: Any, direct: _ADirect | None) -> None:
-        self.client = client
-        self.direct = direct
 
 
 class RedisBackend(BaseBackend):
