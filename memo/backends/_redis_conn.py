@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 __all__ = ["_ADirect", "_Direct", "_InThread", "_Loop"]
@@ -190,10 +190,56 @@ class _InThread:
 
 
 class _Loop:
-    """What one event loop uses: its asyncio client and its direct connections."""
+    """What one event loop uses: its asyncio client and its direct connections.
 
-    __slots__ = ("client", "direct")
+    When the state owns its connections (``own``), :meth:`watch` ties them to the loop:
+    an async generator, started in the loop and held here, whose ``finally`` closes them.
+    ``asyncio.run``/``asyncio.Runner`` finish every live async generator of the loop
+    (``loop.shutdown_asyncgens()``) before closing it, so the sockets are closed in the
+    loop they belong to instead of being left to the garbage collector.
+    """
 
-    def __init__(self, client: Any, direct: _ADirect | None) -> None:
+    __slots__ = ("client", "closed", "direct", "own", "watcher")
+
+    def __init__(self, client: Any, direct: _ADirect | None, own: bool = False) -> None:
         self.client = client
         self.direct = direct
+        self.own = own
+        self.closed = False
+        self.watcher: AsyncGenerator[None, None] | None = None
+
+    def watch(self) -> None:
+        """Arrange for :meth:`aclose` when the running loop shuts down (call inside the loop)."""
+        if not self.own:
+            return
+        watcher = _until_loop_end(self)
+        step = watcher.asend(None)  # the loop's firstiter hook registers the generator now
+        try:
+            step.send(None)
+        except StopIteration:
+            pass  # parked at its ``yield``: the loop will finish it at shutdown
+        self.watcher = watcher
+
+    async def aclose(self) -> None:
+        """Close the connections this state owns, once; a user's client is never closed."""
+        watcher, self.watcher = self.watcher, None
+        if watcher is not None:
+            await watcher.aclose()  # runs its ``finally``: :meth:`_shutdown`
+        else:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self.closed or not self.own:
+            return
+        self.closed = True
+        direct, self.direct = self.direct, None
+        if direct is not None:
+            await direct.aclose()
+        await self.client.aclose()
+
+
+async def _until_loop_end(state: _Loop) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        await state._shutdown()

@@ -180,10 +180,11 @@ class RedisBackend(BaseBackend):
     def _loop(self) -> _Loop:
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
-        if state is None:
+        if state is None or state.closed:
             state = self._loops[loop] = self._new_loop_state()
+            state.watch()  # closed when this loop shuts down
             for other in [lp for lp in self._loops if lp.is_closed()]:
-                self._loops.pop(other, None)  # their sockets went with the loop
+                self._loops.pop(other, None)  # closed without asyncio.run's shutdown: left to the collector
         return state
 
     def _new_loop_state(self) -> _Loop:
@@ -194,12 +195,12 @@ class RedisBackend(BaseBackend):
         if self._cluster:
             from redis.asyncio.cluster import RedisCluster
 
-            return _Loop(RedisCluster.from_url(self._plain_url, **_TIMEOUTS), None)
+            return _Loop(RedisCluster.from_url(self._plain_url, **_TIMEOUTS), None, own=True)
         import redis.asyncio
 
         client = redis.asyncio.Redis.from_url(self._plain_url, decode_responses=False, **_TIMEOUTS)
         pool = client.connection_pool
-        return _Loop(client, _ADirect(lambda: pool.connection_class(**pool.connection_kwargs), self._errors))
+        return _Loop(client, _ADirect(lambda: pool.connection_class(**pool.connection_kwargs), self._errors), own=True)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -409,8 +410,5 @@ class RedisBackend(BaseBackend):
         except RuntimeError:  # pragma: no cover - always awaited inside a loop
             return
         state = self._loops.pop(loop, None)
-        if state is None or state.client is self._user_async or isinstance(state.client, _InThread):
-            return
-        if state.direct is not None:
-            await state.direct.aclose()
-        await state.client.aclose()
+        if state is not None:
+            await state.aclose()
