@@ -132,6 +132,12 @@ def small_redis_server() -> Iterator[Server]:
 
 
 @pytest.fixture
+def bulk_limited_redis_server() -> Iterator[Server]:
+    """A server of one test's own that refuses values over 1 MiB (``proto-max-bulk-len``) by dropping the connection."""
+    yield from _server("--proto-max-bulk-len", "1mb")
+
+
+@pytest.fixture
 def redis_url(redis_server: Server) -> str:
     """The session server's URL."""
     return redis_server.url

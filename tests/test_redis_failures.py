@@ -9,6 +9,7 @@ the same backend keeps caching.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Any
 
@@ -118,6 +119,46 @@ def test_refused_big_value_is_not_resent(small_redis_server: Server, kind: Kind,
     assert BIG <= sent < 2 * BIG
     assert f.cache_info().errors == 5
     assert f.cache_info().stores == 0
+    backend.close()
+
+
+def test_value_over_the_servers_size_limit_leaves_the_others_cached(
+    bulk_limited_redis_server: Server, kind: Kind
+) -> None:
+    """A value over proto-max-bulk-len (the server drops the connection) fails alone; the backend keeps caching."""
+    backend = memo.RedisBackend(bulk_limited_redis_server.url, prefix=_prefix())
+
+    def big(x: int) -> bytes:
+        return bytes([x]) * (2 << 20)
+
+    def small(x: int) -> int:
+        return -x
+
+    f = kind.make(big, backend=backend, on_error="ignore")
+    g = kind.make(small, backend=backend, on_error="ignore")
+    for _ in range(3):
+        assert kind.call(f, 3) == b"\x03" * (2 << 20)
+    assert f.cache_info().errors == 3
+    assert kind.call(g, 3) == -3
+    assert kind.call(g, 3) == -3
+    assert g.cache_info().hits == 1
+    backend.close()
+
+
+def test_value_over_the_size_limit_is_a_deterministic_error(bulk_limited_redis_server: Server) -> None:
+    """on_error='raise' on a too-big value: BackendError from a non-connection error that names the size."""
+    import redis
+
+    backend = memo.RedisBackend(bulk_limited_redis_server.url, prefix=_prefix())
+
+    @memo.cache(backend=backend, on_error="raise")
+    def big() -> bytes:
+        return b"z" * (2 << 20)
+
+    with pytest.raises(memo.BackendError) as info:
+        big()
+    assert not isinstance(info.value.__cause__, redis.exceptions.ConnectionError)
+    assert re.search(r"dropped the connection while receiving a \d+-byte value", str(info.value.__cause__))
     backend.close()
 
 

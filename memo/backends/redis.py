@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from memo.backends._base import BaseBackend
-from memo.backends._redis_conn import _ADirect, _Direct, _InThread, _Loop
+from memo.backends._redis_conn import _BIG_SEND, _ADirect, _Direct, _InThread, _Loop
 from memo.exceptions import ConfigurationError
 
 __all__ = ["RedisBackend"]
@@ -244,16 +244,34 @@ class RedisBackend(BaseBackend):
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Store bytes; ``ttl`` seconds become ``PX`` milliseconds.
 
-        A value the server refused for lack of memory (OOM) is not re-sent for 60 s: the
-        same error is raised at once for that key and a value at least half as big.
+        A value the server refuses for lack of memory (OOM), or drops the connection over
+        (a value over its ``proto-max-bulk-len`` while the server still answers PING: raised
+        as ``redis.exceptions.DataError``, not as a connection error), is not re-sent for
+        60 s: the same error is raised at once for that key and a value at least half as big.
         """
         if self._refused:
             self._check_refused(key, len(value))
         try:
             self._run("SET", self.prefix + key, value, *_px(ttl))
-        except self._errors.ResponseError as exc:
-            self._note_refused(key, len(value), exc)
-            raise
+        except self._errors.RedisError as exc:
+            error = self._refusal(key, len(value), exc, self._dropped(len(value), exc) and self._answers())
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _answers(self) -> bool:
+        """True when the server answers PING (so a failure was about the request, not the server)."""
+        try:
+            return bool(self._sync().ping())
+        except Exception:
+            return False
+
+    async def _aanswers(self) -> bool:
+        """Async :meth:`_answers`."""
+        try:
+            return bool(await self._loop().client.ping())
+        except Exception:
+            return False
 
     # -- refused values ----------------------------------------------------------------
     def _check_refused(self, key: str, size: int) -> None:
@@ -270,9 +288,27 @@ class RedisBackend(BaseBackend):
                 f"for this key within the last {_REFUSAL_TTL:.0f} s)"
             )
 
+    def _dropped(self, size: int, exc: BaseException) -> bool:
+        """A big write lost its connection: maybe the server refused the value's size."""
+        return size >= _BIG_SEND and isinstance(exc, self._errors.ConnectionError)
+
+    def _refusal(self, key: str, size: int, exc: BaseException, refused_size: bool) -> BaseException:
+        """The error a failed SET raises; a refusal of the value (not of the server) is remembered.
+
+        ``refused_size``: the connection was dropped on a big value by a server that still
+        answers, so the value itself was refused: a ``DataError``, which opens no breaker.
+        """
+        if refused_size:
+            exc = self._errors.DataError(
+                f"the server dropped the connection while receiving a {size}-byte value (over its "
+                "proto-max-bulk-len or client-query-buffer-limit?); it still answers other commands"
+            )
+        self._note_refused(key, size, exc)
+        return exc
+
     def _note_refused(self, key: str, size: int, exc: BaseException) -> None:
-        """Remember an OOM refusal of ``key`` (bounded table, oldest entries dropped first)."""
-        if not _is_oom(exc):
+        """Remember a refusal of ``key``'s value (bounded table, oldest entries dropped first)."""
+        if not (_is_oom(exc) or isinstance(exc, self._errors.DataError)):
             return
         table = self._refused
         if len(table) >= _REFUSALS_MAX:
@@ -323,11 +359,16 @@ class RedisBackend(BaseBackend):
             return self.set(key, value, ttl)
         if self._refused:
             self._check_refused(key, len(value))
-        replies = direct.pipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        try:
+            replies = direct.pipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        except self._errors.RedisError as exc:  # the lock stays held: its holder releases it
+            error = self._refusal(key, len(value), exc, self._dropped(len(value), exc) and self._answers())
+            if error is exc:
+                raise
+            raise error from exc
         lock.released()
         if isinstance(replies[0], Exception):
-            self._note_refused(key, len(value), replies[0])
-            raise replies[0]
+            raise self._refusal(key, len(value), replies[0], False)
         return None
 
     async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
@@ -339,11 +380,16 @@ class RedisBackend(BaseBackend):
             return await self.aset(key, value, ttl)
         if self._refused:
             self._check_refused(key, len(value))
-        replies = await direct.apipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        try:
+            replies = await direct.apipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        except self._errors.RedisError as exc:  # the lock stays held: its holder releases it
+            error = self._refusal(key, len(value), exc, self._dropped(len(value), exc) and await self._aanswers())
+            if error is exc:
+                raise
+            raise error from exc
         lock.released()
         if isinstance(replies[0], Exception):
-            self._note_refused(key, len(value), replies[0])
-            raise replies[0]
+            raise self._refusal(key, len(value), replies[0], False)
         return None
 
     def make_lock(self, key: str, lease: float) -> Any:
@@ -378,9 +424,11 @@ class RedisBackend(BaseBackend):
             self._check_refused(key, len(value))
         try:
             await self._arun("SET", self.prefix + key, value, *_px(ttl))
-        except self._errors.ResponseError as exc:
-            self._note_refused(key, len(value), exc)
-            raise
+        except self._errors.RedisError as exc:
+            error = self._refusal(key, len(value), exc, self._dropped(len(value), exc) and await self._aanswers())
+            if error is exc:
+                raise
+            raise error from exc
 
     async def adelete(self, key: str) -> bool:
         """Async :meth:`delete`."""
