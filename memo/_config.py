@@ -29,6 +29,9 @@ __all__ = [
 ON_ERROR_CHOICES = ("warn", "raise", "ignore")
 
 
+MAX_TTL = 100 * 365 * 24 * 3600  # seconds (100 years): stored as-is by every built-in backend
+"""The longest TTL memo accepts; ``None`` means never expire."""
+
 UNREAD: Any = type("Unread", (), {"__repr__": lambda self: "UNREAD"})()
 
 
@@ -49,7 +52,13 @@ state = _State()
 
 
 def normalize_ttl(ttl: object, where: str = "ttl") -> float | None:
-    """Seconds as a float, from seconds or a timedelta; ConfigurationError otherwise."""
+    """Seconds as a float, from seconds or a timedelta; ConfigurationError otherwise.
+
+    0 means "do not store" (the result is computed and returned, never written); the
+    largest accepted value is :data:`MAX_TTL` (100 years), which every built-in backend
+    stores as given (Redis ``PX`` milliseconds, diskcache's float expiry time, monotonic
+    arithmetic in memory). ``None`` means never expire.
+    """
     if ttl is None:
         return None
     seconds: float
@@ -64,6 +73,12 @@ def normalize_ttl(ttl: object, where: str = "ttl") -> float | None:
         )
     if not seconds >= 0 or seconds == float("inf"):
         raise ConfigurationError(f"{where}={ttl!r}: must be a finite number of seconds >= 0 (None: never expire)")
+    if seconds > MAX_TTL:
+        hint = "pass None to never expire" if where == "ttl" else f"pass at most {MAX_TTL}"
+        raise ConfigurationError(
+            f"{where}={ttl!r}: longer than memo's maximum of {MAX_TTL} seconds (100 years), "
+            f"the longest every backend can store; {hint}"
+        )
     return seconds
 
 

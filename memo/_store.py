@@ -7,7 +7,10 @@ Three backend shapes are served behind one face (``load``/``save`` and async twi
 * value backends (user classes whose ``get/set`` are ``async def`` and keep Python values,
   the shape web frameworks document): the result itself, ``None`` read as a miss.
 
-Backend failures never escape as such: they go to the function's :class:`Policy`.
+Backend failures never escape as such: they go to the function's :class:`Policy`. Only
+connection and timeout failures also open the backend's breaker (:func:`is_transient`);
+a deterministic one (a value the server refuses, a foreign key type) stays with its call.
+A TTL of 0 means "do not store", on every backend: the result is returned, never written.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import warnings
 from typing import Any
 
 from memo._core import MISS, Policy
-from memo._health import breaker_for
+from memo._health import breaker_for, is_transient
 from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, read_meta, record_parts
 from memo.exceptions import BackendWarning, ConfigurationError, MemoError
 
@@ -40,7 +43,7 @@ def _kind(backend: Any) -> str:
 class Store:
     """One backend seen through memo's entry interface."""
 
-    __slots__ = ("backend", "breaker", "kind", "parts", "releasing", "secret", "unverifiable_warned")
+    __slots__ = ("backend", "breaker", "kind", "parts", "releasing", "secret", "transient", "unverifiable_warned")
 
     def __init__(self, backend: Any, secret: bytes | None) -> None:
         self.backend = backend
@@ -48,6 +51,11 @@ class Store:
         self.secret = secret
         self.breaker = breaker_for(backend)
         self.unverifiable_warned = False  # warned about signed records this secret-less reader skips
+        # Optional: ``transient_errors``, the backend's own "unreachable or slow" exception types.
+        transient = getattr(backend, "transient_errors", ())
+        self.transient: tuple[type[BaseException], ...] = tuple(
+            t for t in (transient if isinstance(transient, tuple) else ()) if isinstance(t, type)
+        )
         # Optional capability: ``set_parts(key, buffers, ttl)`` writes a big record without a joined copy.
         self.parts = callable(getattr(backend, "set_parts", None)) and callable(getattr(backend, "aset_parts", None))
         # Optional: ``set_releasing(key, value, ttl, lock)`` stores and frees the cross-process lock at once.
@@ -56,7 +64,9 @@ class Store:
         )
 
     def _failed(self, op: str, exc: BaseException, policy: Policy) -> None:
-        self.breaker.failed()
+        """Report a failure; only an unreachable or slow backend opens the breaker for everyone."""
+        if is_transient(exc, self.transient):
+            self.breaker.failed()
         policy.backend_failed(self.backend, op, exc)
 
     def _skip(self, policy: Policy) -> bool:
@@ -115,7 +125,10 @@ class Store:
 
         ``lock`` is the key's held cross-process lock, which a backend may free in the same
         round trip as the store (its holder's release then does nothing).
+        A ``ttl`` of 0 stores nothing (on every backend) and returns False.
         """
+        if ttl is not None and ttl <= 0:
+            return False
         if self.kind == OBJECT:
             return self._save_object(key, entry, ttl, policy)
         parts = self._dump(key, entry, policy)
@@ -211,6 +224,8 @@ class Store:
 
     async def asave(self, key: str, entry: Entry, ttl: float | None, policy: Policy, lock: Any = None) -> bool:
         """Async :meth:`save`."""
+        if ttl is not None and ttl <= 0:
+            return False
         if self.kind == OBJECT:
             return self._save_object(key, entry, ttl, policy)
         parts = [] if self.kind == VALUE else self._dump(key, entry, policy)

@@ -103,10 +103,10 @@ def _need_binary() -> str:
     return binary
 
 
-def _server() -> Iterator[Server]:
+def _server(*extra: str) -> Iterator[Server]:
     binary = _need_binary()
     with tempfile.TemporaryDirectory(prefix="memo-redis-") as workdir:
-        server = Server(binary, free_port(), Path(workdir))
+        server = Server(binary, free_port(), Path(workdir), *extra)
         try:
             yield server
         finally:
@@ -123,6 +123,18 @@ def redis_server() -> Iterator[Server]:
 def own_redis_server() -> Iterator[Server]:
     """A server of one test's own, which the test may kill and restart."""
     yield from _server()
+
+
+@pytest.fixture
+def small_redis_server() -> Iterator[Server]:
+    """A server of one test's own with 4 MiB of memory and no eviction: big writes get OOM."""
+    yield from _server("--maxmemory", "4mb", "--maxmemory-policy", "noeviction")
+
+
+@pytest.fixture
+def bulk_limited_redis_server() -> Iterator[Server]:
+    """A server of one test's own that refuses values over 1 MiB (``proto-max-bulk-len``) by dropping the connection."""
+    yield from _server("--proto-max-bulk-len", "1mb")
 
 
 @pytest.fixture

@@ -177,3 +177,94 @@ def test_async_value_backend_serves_async_and_refuses_sync() -> None:
 
     with pytest.raises(memo.ConfigurationError, match="async def functions"):
         sync_fetch(1)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ConnectionRefusedError(111, "refused"),
+        ConnectionResetError(104, "reset"),
+        TimeoutError("timed out"),
+        asyncio.TimeoutError(),
+        OSError(113, "No route to host"),
+    ],
+    ids=repr,
+)
+def test_unreachable_errors_open_the_breaker(exc: BaseException) -> None:
+    """Connection, timeout and socket-level OSErrors are transient: they open a backend's breaker."""
+    from memo._health import is_transient
+
+    assert is_transient(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ValueError("value too big"),
+        TypeError("not bytes"),
+        OSError(28, "No space left on device"),
+        PermissionError(13, "Permission denied"),
+        KeyError("x"),
+    ],
+    ids=repr,
+)
+def test_deterministic_errors_do_not_open_the_breaker(exc: BaseException) -> None:
+    """A refused value, a bug, a full or read-only disk: the call's own failure, not the backend's."""
+    from memo._health import is_transient
+
+    assert not is_transient(exc)
+
+
+def test_backend_declared_transient_errors_open_the_breaker(kind: Any) -> None:
+    """A backend's ``transient_errors`` attribute adds its own 'unreachable' exception types."""
+
+    class Outage(Exception):
+        pass
+
+    class Declaring(FlakyBackend):
+        transient_errors = (Outage,)
+
+        def _gate(self) -> None:
+            self.attempts += 1
+            if self.down:
+                raise Outage("service unavailable")
+
+    backend = Declaring()
+    backend.down = True
+
+    def ident(x: int) -> int:
+        return x
+
+    f = kind.make(ident, backend=backend, on_error="ignore")
+    for i in range(10):
+        assert kind.call(f, i) == i
+    assert backend.attempts < 5
+
+
+def test_full_disk_keeps_serving_hits(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FileBackend: a write that fails with ENOSPC does not stop other functions' entries from being served."""
+    import errno
+
+    import diskcache
+
+    backend = memo.FileBackend(tmp_path / "full")
+
+    @memo.cache(backend=backend, on_error="ignore")
+    def cached(x: int) -> int:
+        return x
+
+    @memo.cache(backend=backend, on_error="ignore")
+    def fresh(x: int) -> int:
+        return -x
+
+    assert cached(1) == 1  # stored before the disk fills up
+
+    def no_space(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(diskcache.Disk, "store", no_space)
+    assert fresh(1) == -1
+    assert fresh.cache_info().errors == 1
+    assert cached(1) == 1
+    assert cached.cache_info().hits == 1
+    backend.close()

@@ -13,11 +13,13 @@ import asyncio
 import os
 import re
 import threading
+import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from memo.backends._base import BaseBackend
+from memo.backends._redis_conn import _BIG_SEND, _ADirect, _Direct, _InThread, _Loop
 from memo.exceptions import ConfigurationError
 
 __all__ = ["RedisBackend"]
@@ -28,7 +30,8 @@ _GLOB = re.compile(r"([*?\[\]\\])")
 _LOCKS = "\x00lock:"  # lock keys live under the prefix but are never listed or cleared
 _HEAD = 65535  # GETRANGE end index: the first 64 KiB
 _BATCH = 500  # keys per UNLINK during a clear
-_KEEP = 32  # idle direct connections kept per client
+_REFUSAL_TTL = 60.0  # seconds a key's refused size is remembered, so the value is not re-sent
+_REFUSALS_MAX = 1024  # keys remembered at most
 _TIMEOUTS: dict[str, Any] = {"socket_connect_timeout": 1.0, "socket_timeout": 2.0}
 
 
@@ -52,163 +55,17 @@ def _px(ttl: float | None) -> tuple[Any, ...]:
     return () if ttl is None else ("PX", max(1, int(ttl * 1000)))
 
 
-class _Direct:
-    """A free list of raw connections for one client's connection settings (sync)."""
-
-    __slots__ = ("errors", "factory", "free", "pid")
-
-    def __init__(self, factory: Callable[[], Any], errors: Any) -> None:
-        self.factory = factory
-        self.errors = errors  # redis.exceptions
-        self.free: list[Any] = []
-        self.pid = os.getpid()
-
-    def _take(self) -> tuple[Any, bool]:
-        if self.pid != os.getpid():  # forked: the parent's sockets are not ours to use
-            self.free, self.pid = [], os.getpid()
-        try:
-            return self.free.pop(), True
-        except IndexError:
-            return self.factory(), False
-
-    def _give(self, conn: Any) -> None:
-        if len(self.free) < _KEEP:
-            self.free.append(conn)
-        else:
-            conn.disconnect()
-
-    def call(self, *args: Any) -> Any:
-        """Run one command; a reused connection the server dropped is retried once, fresh."""
-        conn, reused = self._take()
-        while True:
-            try:
-                conn.send_command(*args)
-                reply = conn.read_response()
-            except self.errors.ResponseError:
-                self._give(conn)  # the reply was read in full: the connection is fine
-                raise
-            except self.errors.ConnectionError:
-                conn.disconnect()
-                if not reused:
-                    raise
-                conn, reused = self.factory(), False
-                continue
-            except BaseException:
-                conn.disconnect()
-                raise
-            self._give(conn)
-            return reply
-
-    def pipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Send several commands in one write and read every reply (one round trip).
-
-        Error replies come back in the list as exceptions, so one failed command never
-        leaves the others' replies unread. A connection error is raised (not retried).
-        """
-        conn, _ = self._take()
-        try:
-            conn.send_packed_command(conn.pack_commands(commands))
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(conn.read_response())
-                except self.errors.ResponseError as exc:
-                    replies.append(exc)
-        except BaseException:
-            conn.disconnect()
-            raise
-        self._give(conn)
-        return replies
-
-    def close(self) -> None:
-        free, self.free = self.free, []
-        for conn in free:
-            conn.disconnect()
+def _decodes(client: Any) -> bool:
+    """True when a redis-py client decodes replies to str (``decode_responses=True``)."""
+    try:
+        return bool(client.get_encoder().decode_responses)
+    except Exception:  # not a redis-py client, or one without an encoder: nothing to check
+        return False
 
 
-class _ADirect(_Direct):
-    """The asyncio twin of :class:`_Direct`, for one event loop."""
-
-    __slots__ = ()
-
-    async def _agive(self, conn: Any) -> None:
-        if len(self.free) < _KEEP:
-            self.free.append(conn)
-        else:
-            await conn.disconnect()
-
-    async def acall(self, *args: Any) -> Any:
-        """Async :meth:`_Direct.call`."""
-        conn, reused = self._take()
-        while True:
-            try:
-                await conn.send_command(*args)
-                reply = await conn.read_response()
-            except self.errors.ResponseError:
-                await self._agive(conn)  # the reply was read in full: the connection is fine
-                raise
-            except self.errors.ConnectionError:
-                await conn.disconnect(nowait=True)
-                if not reused:
-                    raise
-                conn, reused = self.factory(), False
-                continue
-            except BaseException:  # cancelled mid-reply: the connection's state is unknown
-                await conn.disconnect(nowait=True)
-                raise
-            await self._agive(conn)
-            return reply
-
-    async def apipeline(self, *commands: tuple[Any, ...]) -> list[Any]:
-        """Async :meth:`_Direct.pipeline`."""
-        conn, _ = self._take()
-        try:
-            await conn.send_packed_command(conn.pack_commands(commands))
-            replies: list[Any] = []
-            for _ in commands:
-                try:
-                    replies.append(await conn.read_response())
-                except self.errors.ResponseError as exc:
-                    replies.append(exc)
-        except BaseException:
-            await conn.disconnect(nowait=True)
-            raise
-        await self._agive(conn)
-        return replies
-
-    async def aclose(self) -> None:
-        free, self.free = self.free, []
-        for conn in free:
-            await conn.disconnect()
-
-
-class _InThread:
-    """An async face for a sync client: each command runs in a worker thread."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(method, *args, **kwargs)
-
-        return call
-
-    async def scan_iter(self, **kwargs: Any) -> AsyncIterator[Any]:
-        for raw in await asyncio.to_thread(lambda: list(self._client.scan_iter(**kwargs))):
-            yield raw
-
-
-class _Loop:
-    """What one event loop uses: its asyncio client and its direct connections."""
-
-    __slots__ = ("client", "direct")
-
-    def __init__(self, client: Any, direct: _ADirect | None) -> None:
-        self.client = client
-        self.direct = direct
+def _is_oom(exc: BaseException) -> bool:
+    """The server refused a write for lack of memory (``maxmemory`` with ``noeviction``)."""
+    return str(exc).startswith("OOM") or type(exc).__name__ == "OutOfMemoryError"
 
 
 class RedisBackend(BaseBackend):
@@ -239,7 +96,15 @@ class RedisBackend(BaseBackend):
         self.prefix = prefix
         self.url = url
         self._redis = redis
-        self._errors = redis.exceptions
+        self._errors = errors = redis.exceptions
+        # Failures that mean the server is unreachable or slow: only these open memo's breaker.
+        self.transient_errors: tuple[type[BaseException], ...] = (
+            errors.ConnectionError,
+            errors.TimeoutError,
+            errors.ClusterError,
+            errors.RedisClusterException,
+        )
+        self._refused: dict[str, tuple[float, int, type[BaseException], str]] = {}
         self._cluster = False
         self._client: Any = None
         self._user_async: Any = None
@@ -264,6 +129,13 @@ class RedisBackend(BaseBackend):
         import redis.cluster
 
         self._cluster = isinstance(client, (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster))
+        if _decodes(client):
+            raise ConfigurationError(
+                f"RedisBackend(client={type(client).__name__}(..., decode_responses=True)): memo stores bytes, and "
+                "this client decodes every reply to str, so nothing could ever be read back. Pass a client made "
+                "with decode_responses=False (the default), e.g. redis.Redis(host=..., port=...), or the URL: "
+                "memo.RedisBackend('redis://host:6379/0')"
+            )
         if isinstance(client, (redis.asyncio.Redis, redis.asyncio.cluster.RedisCluster)):
             self._user_async = client
         elif callable(getattr(client, "get", None)) and callable(getattr(client, "scan_iter", None)):
@@ -308,10 +180,11 @@ class RedisBackend(BaseBackend):
     def _loop(self) -> _Loop:
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
-        if state is None:
+        if state is None or state.closed:
             state = self._loops[loop] = self._new_loop_state()
+            state.watch()  # closed when this loop shuts down
             for other in [lp for lp in self._loops if lp.is_closed()]:
-                self._loops.pop(other, None)  # their sockets went with the loop
+                self._loops.pop(other, None)  # closed without asyncio.run's shutdown: left to the collector
         return state
 
     def _new_loop_state(self) -> _Loop:
@@ -322,12 +195,12 @@ class RedisBackend(BaseBackend):
         if self._cluster:
             from redis.asyncio.cluster import RedisCluster
 
-            return _Loop(RedisCluster.from_url(self._plain_url, **_TIMEOUTS), None)
+            return _Loop(RedisCluster.from_url(self._plain_url, **_TIMEOUTS), None, own=True)
         import redis.asyncio
 
         client = redis.asyncio.Redis.from_url(self._plain_url, decode_responses=False, **_TIMEOUTS)
         pool = client.connection_pool
-        return _Loop(client, _ADirect(lambda: pool.connection_class(**pool.connection_kwargs), self._errors))
+        return _Loop(client, _ADirect(lambda: pool.connection_class(**pool.connection_kwargs), self._errors), own=True)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -336,7 +209,12 @@ class RedisBackend(BaseBackend):
         return _GLOB.sub(r"\\\1", self.prefix + prefix) + "*"
 
     def _visible(self, raw: bytes | str) -> str | None:
-        text = raw.decode() if isinstance(raw, bytes) else raw
+        """The memo key of a scanned name; None for lock keys and for names memo cannot have
+        written (not UTF-8: another program's key that happens to share the prefix)."""
+        try:
+            text = raw.decode() if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            return None
         key = text[len(self.prefix) :]
         return None if key.startswith(_LOCKS) else key
 
@@ -364,8 +242,81 @@ class RedisBackend(BaseBackend):
         return bytes(value) or None
 
     def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        """Store bytes; ``ttl`` seconds become ``PX`` milliseconds."""
-        self._run("SET", self.prefix + key, value, *_px(ttl))
+        """Store bytes; ``ttl`` seconds become ``PX`` milliseconds.
+
+        A value the server refuses for lack of memory (OOM), or drops the connection over
+        (a value over its ``proto-max-bulk-len`` while the server still answers PING: raised
+        as ``redis.exceptions.DataError``, not as a connection error), is not re-sent for
+        60 s: the same error is raised at once for that key and a value at least half as big.
+        """
+        if self._refused:
+            self._check_refused(key, len(value))
+        try:
+            self._run("SET", self.prefix + key, value, *_px(ttl))
+        except self._errors.RedisError as exc:
+            error = self._refusal(key, len(value), exc, self._dropped(len(value), exc) and self._answers())
+            if error is exc:
+                raise
+            raise error from exc
+
+    def _answers(self) -> bool:
+        """True when the server answers PING (so a failure was about the request, not the server)."""
+        try:
+            return bool(self._sync().ping())
+        except Exception:
+            return False
+
+    async def _aanswers(self) -> bool:
+        """Async :meth:`_answers`."""
+        try:
+            return bool(await self._loop().client.ping())
+        except Exception:
+            return False
+
+    # -- refused values ----------------------------------------------------------------
+    def _check_refused(self, key: str, size: int) -> None:
+        """Raise again the refusal remembered for ``key`` if it still holds for ``size`` bytes."""
+        found = self._refused.get(key)
+        if found is None:
+            return
+        until, refused, kind, message = found
+        if time.monotonic() >= until:
+            self._refused.pop(key, None)
+        elif 2 * size >= refused:  # records of one result differ by a few header bytes
+            raise kind(
+                f"{message} (memo did not re-send this value: the server refused {refused} bytes "
+                f"for this key within the last {_REFUSAL_TTL:.0f} s)"
+            )
+
+    def _dropped(self, size: int, exc: BaseException) -> bool:
+        """A big write lost its connection: maybe the server refused the value's size."""
+        return size >= _BIG_SEND and isinstance(exc, self._errors.ConnectionError)
+
+    def _refusal(self, key: str, size: int, exc: BaseException, refused_size: bool) -> BaseException:
+        """The error a failed SET raises; a refusal of the value (not of the server) is remembered.
+
+        ``refused_size``: the connection was dropped on a big value by a server that still
+        answers, so the value itself was refused: a ``DataError``, which opens no breaker.
+        """
+        if refused_size:
+            exc = self._errors.DataError(
+                f"the server dropped the connection while receiving a {size}-byte value (over its "
+                "proto-max-bulk-len or client-query-buffer-limit?); it still answers other commands"
+            )
+        self._note_refused(key, size, exc)
+        return exc
+
+    def _note_refused(self, key: str, size: int, exc: BaseException) -> None:
+        """Remember a refusal of ``key``'s value (bounded table, oldest entries dropped first)."""
+        if not (_is_oom(exc) or isinstance(exc, self._errors.DataError)):
+            return
+        table = self._refused
+        if len(table) >= _REFUSALS_MAX:
+            now = time.monotonic()
+            stale = [k for k, v in list(table.items()) if v[0] <= now] or list(table)[: _REFUSALS_MAX // 2]
+            for old in stale:
+                table.pop(old, None)
+        table[key] = (time.monotonic() + _REFUSAL_TTL, size, type(exc), str(exc))
 
     def delete(self, key: str) -> bool:
         """Unlink one key; true if it existed."""
@@ -406,10 +357,18 @@ class RedisBackend(BaseBackend):
         direct = self._direct
         if direct is None or type(lock) is not RedisLock:
             return self.set(key, value, ttl)
-        replies = direct.pipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        if self._refused:
+            self._check_refused(key, len(value))
+        try:
+            replies = direct.pipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        except self._errors.RedisError as exc:  # the lock stays held: its holder releases it
+            error = self._refusal(key, len(value), exc, self._dropped(len(value), exc) and self._answers())
+            if error is exc:
+                raise
+            raise error from exc
         lock.released()
         if isinstance(replies[0], Exception):
-            raise replies[0]
+            raise self._refusal(key, len(value), replies[0], False)
         return None
 
     async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
@@ -419,10 +378,18 @@ class RedisBackend(BaseBackend):
         direct = self._loop().direct
         if direct is None or type(lock) is not RedisLock:
             return await self.aset(key, value, ttl)
-        replies = await direct.apipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        if self._refused:
+            self._check_refused(key, len(value))
+        try:
+            replies = await direct.apipeline(("SET", self.prefix + key, value, *_px(ttl)), lock.release_command())
+        except self._errors.RedisError as exc:  # the lock stays held: its holder releases it
+            error = self._refusal(key, len(value), exc, self._dropped(len(value), exc) and await self._aanswers())
+            if error is exc:
+                raise
+            raise error from exc
         lock.released()
         if isinstance(replies[0], Exception):
-            raise replies[0]
+            raise self._refusal(key, len(value), replies[0], False)
         return None
 
     def make_lock(self, key: str, lease: float) -> Any:
@@ -453,7 +420,15 @@ class RedisBackend(BaseBackend):
 
     async def aset(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Async :meth:`set`."""
-        await self._arun("SET", self.prefix + key, value, *_px(ttl))
+        if self._refused:
+            self._check_refused(key, len(value))
+        try:
+            await self._arun("SET", self.prefix + key, value, *_px(ttl))
+        except self._errors.RedisError as exc:
+            error = self._refusal(key, len(value), exc, self._dropped(len(value), exc) and await self._aanswers())
+            if error is exc:
+                raise
+            raise error from exc
 
     async def adelete(self, key: str) -> bool:
         """Async :meth:`delete`."""
@@ -483,8 +458,5 @@ class RedisBackend(BaseBackend):
         except RuntimeError:  # pragma: no cover - always awaited inside a loop
             return
         state = self._loops.pop(loop, None)
-        if state is None or state.client is self._user_async or isinstance(state.client, _InThread):
-            return
-        if state.direct is not None:
-            await state.direct.aclose()
-        await state.client.aclose()
+        if state is not None:
+            await state.aclose()
