@@ -167,7 +167,7 @@ class MemoryBackend(BaseBackend):
         """Delete every live key that starts with ``prefix``."""
         now = time.monotonic()
         with self._lock:
-            doomed = [k for k in self._data if k.startswith(prefix)]
+            doomed = [k for k, _ in self._snapshot() if k.startswith(prefix)]
             count = 0
             for k in doomed:
                 slot = self._data.pop(k)
@@ -180,8 +180,8 @@ class MemoryBackend(BaseBackend):
         """Live keys starting with ``prefix`` (a snapshot)."""
         now = time.monotonic()
         with self._lock:
-            found = [k for k, s in self._data.items() if k.startswith(prefix) and not self._expired(s, now)]
-        return iter(found)
+            items = self._snapshot()
+        return iter([k for k, s in items if k.startswith(prefix) and not self._expired(s, now)])
 
     def close(self) -> None:
         """Nothing to release; entries stay until the process ends."""
@@ -220,6 +220,21 @@ class MemoryBackend(BaseBackend):
         """Async :meth:`close`."""
 
     # -- internals -------------------------------------------------------------------
+    def _snapshot(self) -> list[tuple[str, _Slot]]:
+        """The (key, slot) pairs, copied in one C-level pass; call it holding ``self._lock``.
+
+        Hits bump recency with ``move_to_end`` without the lock (memo's hot path), and an
+        ``OrderedDict`` iterated in Python code while that happens raises "mutated during
+        iteration". Under the lock no key comes or goes, so the copy is retried in the rare
+        case that a bump interleaved with it (before 3.12 a garbage collection run inside the
+        copy can switch threads).
+        """
+        while True:
+            try:
+                return list(self._data.items())
+            except RuntimeError:  # a concurrent move_to_end: order changed, membership did not
+                continue
+
     @staticmethod
     def _expired(slot: _Slot, now: float) -> bool:
         return slot.expires is not None and slot.expires <= now
