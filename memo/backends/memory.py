@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 from memo._serialize import Entry, dumps_record, loads_record
 from memo.backends._base import BaseBackend
+from memo.backends._sizing import estimate_size
 from memo.exceptions import ConfigurationError
 
 __all__ = ["MemoryBackend"]
-
-
-def estimate_size(value: Any) -> int:
-    """Bytes a value holds: ``nbytes`` for arrays, shallow-plus-items for containers."""
-    if isinstance(value, (bytes, bytearray, str)):
-        return sys.getsizeof(value)
-    nbytes = getattr(value, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes + 128
-    usage = getattr(value, "memory_usage", None)
-    if callable(usage) and type(value).__name__ == "DataFrame":
-        try:
-            return int(usage(index=True, deep=False).sum()) + 256
-        except Exception:
-            pass
-    size = sys.getsizeof(value, 64)
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = list(value)[:1000] if not isinstance(value, (list, tuple)) else value[:1000]
-        sample = sum(estimate_size(x) for x in items)
-        size += sample * len(value) // max(1, len(items))
-    elif isinstance(value, dict):
-        sample_items = list(value.items())[:1000]
-        sample = sum(estimate_size(k) + estimate_size(v) for k, v in sample_items)
-        size += sample * len(value) // max(1, len(sample_items))
-    return size
 
 
 class _Slot:
@@ -61,7 +35,10 @@ class MemoryBackend(BaseBackend):
 
     A hit returns the identical object that was cached (like ``functools.lru_cache``),
     so results are never pickled on this path. ``max_entries`` and ``max_bytes`` bound
-    it (least recently used entries go first; ``max_bytes`` counts numpy ``nbytes``)::
+    it (least recently used entries go first). ``max_bytes`` counts what a value holds:
+    array buffers (numpy, pandas, anything with ``nbytes``) wherever they sit, in
+    containers, attributes, ``__slots__`` and dataclass fields, each object once; big
+    containers are sampled and extrapolated (see ``memo.backends._sizing``)::
 
         @memo.cache(backend=memo.MemoryBackend(max_entries=1000, max_bytes=2**30))
         def features(path): ...
