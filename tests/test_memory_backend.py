@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import sys
 import threading
@@ -182,8 +183,9 @@ def _array(mib: int, seed: int) -> Any:
         lambda a: {"a": a},
         lambda a: [a],
         lambda a: (1, (a,)),
+        lambda a: collections.deque([a]),
     ],
-    ids=["dataclass", "slots", "object-dict", "dict", "list", "nested-tuple"],
+    ids=["dataclass", "slots", "object-dict", "dict", "list", "nested-tuple", "deque"],
 )
 def test_max_bytes_bounds_objects_holding_arrays(wrap: Callable[[Any], Any]) -> None:
     """MemoryBackend(max_bytes=50 MiB) holds at most 50 MiB of arrays, wherever in the result they sit."""

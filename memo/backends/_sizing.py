@@ -21,6 +21,7 @@ numpy and pandas are looked up in ``sys.modules``, never imported here.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import sys
 import types
@@ -35,6 +36,7 @@ _DEPTH = 24  # nesting levels followed
 _getsizeof = sys.getsizeof
 _ATOMS = frozenset({int, float, bool, complex, str, bytes, bytearray, type(None)})
 _SEQUENCES = frozenset({list, tuple})
+_CONTAINERS = (list, tuple, dict, set, frozenset, collections.deque)
 _OPAQUE = (
     type,
     types.ModuleType,
@@ -108,7 +110,7 @@ class _Sizer:
         self.budget -= 1
         follow = self.budget > 0 and depth < _DEPTH
         depth += 1
-        if cls is dict or cls in _SEQUENCES or isinstance(obj, (list, tuple, dict, set, frozenset)):
+        if cls is dict or cls in _SEQUENCES or isinstance(obj, _CONTAINERS):
             own = _getsizeof(obj)
             if not follow or not obj:
                 return own
@@ -139,7 +141,7 @@ class _Sizer:
             return own
         try:
             attrs = object.__getattribute__(obj, "__dict__")
-        except AttributeError:
+        except Exception:  # no __dict__ (AttributeError), or a descriptor that fails
             attrs = None
         if isinstance(attrs, dict) and id(attrs) not in self.seen:
             # the attribute names are the class's (interned, shared by every instance): values only
