@@ -228,6 +228,15 @@ def test_max_bytes_counts_object_columns_of_a_dataframe() -> None:
     assert backend.total_bytes >= 10_000 * 1000
 
 
+def test_array_like_buffer_is_counted_once() -> None:
+    """An array-like whose __sizeof__ already counts its buffer (a pyarrow Table) is not counted twice."""
+    pa = pytest.importorskip("pyarrow")
+    table = pa.table({"a": list(range(100_000))})
+    backend = memo.MemoryBackend(max_bytes=2**40)
+    backend.set_entry("k", _entry(table))
+    assert table.nbytes <= backend.total_bytes <= 1.1 * table.nbytes
+
+
 def test_size_of_many_small_items_is_extrapolated_closely() -> None:
     """A list of 100k distinct strings is sized within 10% of the sum of its parts."""
     backend = memo.MemoryBackend(max_bytes=2**40)

@@ -136,7 +136,8 @@ class _Sizer:
             except Exception:  # a property that fails: no buffer to count
                 nbytes = None
             if isinstance(nbytes, int) and not isinstance(nbytes, bool):
-                return own + nbytes  # an array-like (torch, pyarrow, ...): its buffer
+                # an array-like (torch, pyarrow, ...): its buffer, unless its __sizeof__ counts it already
+                return own if own >= nbytes else own + nbytes
         if not follow:
             return own
         try:
