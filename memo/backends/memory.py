@@ -2,43 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 from memo._serialize import Entry, dumps_record, loads_record
 from memo.backends._base import BaseBackend
+from memo.backends._sizing import estimate_size
 from memo.exceptions import ConfigurationError
 
 __all__ = ["MemoryBackend"]
-
-
-def estimate_size(value: Any) -> int:
-    """Bytes a value holds: ``nbytes`` for arrays, shallow-plus-items for containers."""
-    if isinstance(value, (bytes, bytearray, str)):
-        return sys.getsizeof(value)
-    nbytes = getattr(value, "nbytes", None)
-    if isinstance(nbytes, int):
-        return nbytes + 128
-    usage = getattr(value, "memory_usage", None)
-    if callable(usage) and type(value).__name__ == "DataFrame":
-        try:
-            return int(usage(index=True, deep=False).sum()) + 256
-        except Exception:
-            pass
-    size = sys.getsizeof(value, 64)
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = list(value)[:1000] if not isinstance(value, (list, tuple)) else value[:1000]
-        sample = sum(estimate_size(x) for x in items)
-        size += sample * len(value) // max(1, len(items))
-    elif isinstance(value, dict):
-        sample_items = list(value.items())[:1000]
-        sample = sum(estimate_size(k) + estimate_size(v) for k, v in sample_items)
-        size += sample * len(value) // max(1, len(sample_items))
-    return size
 
 
 class _Slot:
@@ -61,7 +35,10 @@ class MemoryBackend(BaseBackend):
 
     A hit returns the identical object that was cached (like ``functools.lru_cache``),
     so results are never pickled on this path. ``max_entries`` and ``max_bytes`` bound
-    it (least recently used entries go first; ``max_bytes`` counts numpy ``nbytes``)::
+    it (least recently used entries go first). ``max_bytes`` counts what a value holds:
+    array buffers (numpy, pandas, anything with ``nbytes``) wherever they sit, in
+    containers, attributes, ``__slots__`` and dataclass fields, each object once; big
+    containers are sampled and extrapolated (see ``memo.backends._sizing``)::
 
         @memo.cache(backend=memo.MemoryBackend(max_entries=1000, max_bytes=2**30))
         def features(path): ...
@@ -167,7 +144,7 @@ class MemoryBackend(BaseBackend):
         """Delete every live key that starts with ``prefix``."""
         now = time.monotonic()
         with self._lock:
-            doomed = [k for k in self._data if k.startswith(prefix)]
+            doomed = [k for k, _ in self._snapshot() if k.startswith(prefix)]
             count = 0
             for k in doomed:
                 slot = self._data.pop(k)
@@ -180,8 +157,8 @@ class MemoryBackend(BaseBackend):
         """Live keys starting with ``prefix`` (a snapshot)."""
         now = time.monotonic()
         with self._lock:
-            found = [k for k, s in self._data.items() if k.startswith(prefix) and not self._expired(s, now)]
-        return iter(found)
+            items = self._snapshot()
+        return iter([k for k, s in items if k.startswith(prefix) and not self._expired(s, now)])
 
     def close(self) -> None:
         """Nothing to release; entries stay until the process ends."""
@@ -220,6 +197,21 @@ class MemoryBackend(BaseBackend):
         """Async :meth:`close`."""
 
     # -- internals -------------------------------------------------------------------
+    def _snapshot(self) -> list[tuple[str, _Slot]]:
+        """The (key, slot) pairs, copied in one C-level pass; call it holding ``self._lock``.
+
+        Hits bump recency with ``move_to_end`` without the lock (memo's hot path), and an
+        ``OrderedDict`` iterated in Python code while that happens raises "mutated during
+        iteration". Under the lock no key comes or goes, so the copy is retried in the rare
+        case that a bump interleaved with it (before 3.12 a garbage collection run inside the
+        copy can switch threads).
+        """
+        while True:
+            try:
+                return list(self._data.items())
+            except RuntimeError:  # a concurrent move_to_end: order changed, membership did not
+                continue
+
     @staticmethod
     def _expired(slot: _Slot, now: float) -> bool:
         return slot.expires is not None and slot.expires <= now
