@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from memo._core import MISS, Policy
+from memo._core import MISS, Policy, entry_from_meta
 from memo._health import breaker_for
 from memo._serialize import Entry, RecordError, loads_record, read_meta, record_parts
 from memo.exceptions import ConfigurationError, MemoError
@@ -164,16 +164,7 @@ class Store:
             meta = read_meta(data)
         except RecordError:
             return None
-        return Entry(
-            None,
-            str(meta.get("function", "")),
-            str(meta.get("args", "")),
-            float(meta.get("created") or 0.0),
-            meta.get("expires"),
-            float(meta.get("duration") or 0.0),
-            str(meta.get("version", "")),
-            int(meta.get("size") or 0),
-        )
+        return entry_from_meta(meta)
 
     # -- async twins -------------------------------------------------------------------
     async def aload(self, key: str, policy: Policy) -> Any:
