@@ -226,29 +226,88 @@ def cached_functions() -> list[CachedFunction[..., Any]]:
     return sorted(state.registry.values(), key=lambda f: f.cache_name)
 
 
+# memo's key layout, ``namespace:module.qualname:version:digest`` (digest: 32 hex digits of
+# xxh3-128); ``memo.clear()`` deletes keys of this shape only, never anything else in a backend.
+_KEY_LAYOUT = r"[^:]+:[^:]*\.[^:]*:[^:]+:[0-9a-f]{32}"
+
+
+def _backends_in_use(functions: list[CachedFunction[..., Any]]) -> list[Any]:
+    """The default backend and every backend a registered function names, each once."""
+    backends: dict[int, Any] = {}
+    for candidate in [get_default_backend(), *(f._memo.opts.backend for f in functions)]:  # type: ignore[attr-defined]
+        if candidate is not None:
+            backends.setdefault(id(candidate), candidate)
+    return list(backends.values())
+
+
+def _sync_method(backend: Any, name: str) -> Any:
+    """``backend.<name>`` when it is a plain (not ``async def``) method, else None."""
+    import inspect
+
+    method = getattr(backend, name, None)
+    return method if callable(method) and not inspect.iscoroutinefunction(method) else None
+
+
+def _clear_memo_keys(backend: Any) -> int | None:
+    """Delete every key of memo's layout in ``backend`` (None: it cannot list keys from sync code).
+
+    A function's keys go with one ``clear(prefix)`` when every key under that prefix is
+    memo's; otherwise key by key, so a foreign key sharing the prefix stays.
+    """
+    import re
+
+    keys, clear, delete = (_sync_method(backend, m) for m in ("keys", "clear", "delete"))
+    if keys is None or clear is None or delete is None:
+        return None
+    layout = re.compile(_KEY_LAYOUT)
+    ours: dict[str, list[str]] = {}
+    under: dict[str, int] = {}  # keys under each "namespace:function:" prefix, memo's or not
+    for key in keys(""):
+        if not isinstance(key, str) or key.count(":") < 2:
+            continue
+        prefix = key[: key.index(":", key.index(":") + 1) + 1]  # neither part holds a ':'
+        under[prefix] = under.get(prefix, 0) + 1
+        if layout.fullmatch(key):
+            ours.setdefault(prefix, []).append(key)
+    total = 0
+    for prefix, found in ours.items():
+        if under[prefix] == len(found):
+            total += int(clear(prefix))
+        else:
+            total += sum(bool(delete(k)) for k in found)
+    return total
+
+
 def clear(namespace: str | None = None) -> int:
-    """Clear every registered function's entries, or a whole namespace on every backend in use.
+    """Clear memo's entries on every backend in use, or one whole namespace; how many were deleted.
 
-    With a namespace, entries of functions not registered in this process (an earlier
-    kernel, another worker) are cleared too, by key prefix. Returns how many were deleted::
+    The backends in use are the default one and every backend a registered function
+    names. Without a namespace, every key of memo's layout
+    (``namespace:module.qualname:version:digest``) on them goes, also those of functions
+    renamed, deleted or defined in another process; other keys are never touched. With a
+    namespace, every key under ``namespace:`` goes::
 
-        memo.clear()                   # everything of this process's cached functions
+        memo.clear()                   # every memo entry on the backends in use
         memo.clear(namespace="etl")    # the "etl" namespace, on the default and explicit backends
     """
     functions = cached_functions()
-    if namespace is None:
-        return sum(func.cache_clear() for func in functions)
-    if not namespace or ":" in namespace:
+    if namespace is not None and (not namespace or not isinstance(namespace, str) or ":" in namespace):
         raise ConfigurationError(f"namespace={namespace!r}: pass a non-empty string without ':'")
-    backends: dict[int, Any] = {}
-    for candidate in [get_default_backend(), *(f._memo.opts.backend for f in functions)]:  # type: ignore[attr-defined]
-        if candidate is not None and callable(getattr(candidate, "clear", None)):
-            backends.setdefault(id(candidate), candidate)
     total = 0
-    for backend in backends.values():
-        result = backend.clear(f"{namespace}:")
-        if isinstance(result, int):  # async-only value backends return a coroutine: not usable here
-            total += result
-        elif hasattr(result, "close"):
-            result.close()
+    unlisted: set[int] = set()
+    for backend in _backends_in_use(functions):
+        if namespace is None:
+            cleared = _clear_memo_keys(backend)
+            if cleared is None:
+                unlisted.add(id(backend))
+            else:
+                total += cleared
+            continue
+        clear_prefix = _sync_method(backend, "clear")
+        if clear_prefix is not None:  # async-only value backends cannot be cleared from sync code
+            total += int(clear_prefix(f"{namespace}:"))
+    for func in functions:  # backends that cannot list keys: each function clears its own prefix
+        backend = func._memo.opts.backend  # type: ignore[attr-defined]
+        if id(get_default_backend() if backend is None else backend) in unlisted:
+            total += func.cache_clear()
     return total
