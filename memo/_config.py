@@ -43,6 +43,9 @@ class _State:
         self.secret: Any = UNREAD  # MEMO_SECRET is read on first use
         self.enabled: bool = os.environ.get("MEMO_DISABLE", "").strip().lower() not in ("1", "true", "yes", "on")
         self.registry: weakref.WeakValueDictionary[str, CachedFunction[..., Any]] = weakref.WeakValueDictionary()
+        # The default backend when memo made it from a URL (configure or MEMO_BACKEND): (spec, backend).
+        # Only such a backend is reused for the same URL and closed when replaced.
+        self.made: tuple[tuple[str, str | None], Any] | None = None
 
 
 state = _State()
@@ -138,10 +141,32 @@ def get_default_backend() -> Any:
     if backend is None:
         with state.lock:
             if state.backend is None:
-                env = os.environ.get("MEMO_BACKEND", "").strip()
-                state.backend = resolve_backend(env or "memory")
+                _set_default(os.environ.get("MEMO_BACKEND", "").strip() or "memory")
             backend = state.backend
     return backend
+
+
+def _set_default(spec: object) -> None:
+    """Make ``spec`` the default backend (call with ``state.lock`` held).
+
+    A URL already configured keeps its backend (re-running a notebook cell opens nothing
+    new); a backend memo made from a URL is closed when another replaces it. A backend
+    object the user passed in is never closed: they may still use it.
+    """
+    made = state.made
+    if made is not None and made[1] is not state.backend:
+        made = state.made = None  # the default was replaced without configure (tests do that)
+    url = (spec.strip(), os.environ.get("MEMO_CACHE_DIR")) if isinstance(spec, str) else None
+    if url is not None and made is not None and made[0] == url:
+        return
+    backend = None if spec is None else resolve_backend(spec)
+    state.backend = backend
+    state.made = None if url is None else (url, backend)
+    if made is not None and made[1] is not backend:
+        try:
+            made[1].close()
+        except Exception:  # a backend that fails to close must not break configure
+            pass
 
 
 _UNSET: Any = object()
@@ -156,13 +181,16 @@ def configure(
 ) -> None:
     """Set process-wide defaults; functions decorated earlier pick them up on their next call.
 
-    Example::
+    ``backend`` is a backend object or a URL (``None``: back to ``MEMO_BACKEND``, else
+    memory). Configuring the URL already in use keeps that backend, so re-running a
+    notebook cell opens nothing new; a backend memo made from a URL is closed when another
+    replaces it (a backend object you passed in is never closed). Example::
 
         memo.configure(backend="file", ttl=3600)   # or backend=memo.FileBackend("~/.cache/x")
     """
     with state.lock:
         if backend is not _UNSET:
-            state.backend = None if backend is None else resolve_backend(backend)
+            _set_default(backend)
         if ttl is not _UNSET:
             state.ttl = normalize_ttl(ttl)
         if on_error is not _UNSET:
