@@ -244,6 +244,30 @@ def disabled() -> Iterator[None]:
         state.enabled = previous
 
 
+_versions: dict[str, str] = {}  # "namespace:function:" -> version registered last in this process
+
+
+def register(func: CachedFunction[..., Any], prefix: str, version: str, backend: Any) -> None:
+    """Add a decorated function to the registry; drop its previous version's entries from memory.
+
+    When a function registers under ``prefix`` (``namespace:module.qualname:``) with another
+    version than the one registered before it (its code was edited and the cell re-run),
+    the previous version's entries belong to replaced code. They are dropped from an
+    in-process backend (the default memory backend, or the function's own memory
+    backend), where nothing else would ever free them; persistent backends keep every
+    version until ``cache_clear()``. (A still-referenced old function just recomputes.)
+    """
+    state.registry[prefix[:-1]] = func
+    with state.lock:
+        previous, _versions[prefix] = _versions.get(prefix), version
+    if previous is None or previous == version:
+        return
+    target = state.backend if backend is None else backend
+    clear_prefix = _sync_method(target, "clear")
+    if getattr(target, "stores_objects", False) and clear_prefix is not None:
+        clear_prefix(f"{prefix}{previous}:")
+
+
 def cached_functions() -> list[CachedFunction[..., Any]]:
     """Every live ``@memo.cache`` function, in name order (the magics and inspector use it).
 
