@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 ON_ERROR_CHOICES = ("warn", "raise", "ignore")
+# Bounds of the memory backend memo makes from the "memory" URL (the default backend):
+# least recently used entries go first past 100,000 entries or 1 GiB of estimated value size.
+MEMORY_MAX_ENTRIES = 100_000
+MEMORY_MAX_BYTES = 1 << 30
 
 
 UNREAD: Any = type("Unread", (), {"__repr__": lambda self: "UNREAD"})()
@@ -89,7 +93,12 @@ def check_on_error(on_error: object) -> str:
 
 
 def resolve_backend(spec: object) -> Any:
-    """A backend object from a backend or a URL: memory, file, file:///dir, redis://..."""
+    """A backend object from a backend or a URL: memory, file, file:///dir, redis://...
+
+    ``"memory"`` makes a bounded :class:`MemoryBackend` (``MEMORY_MAX_ENTRIES`` entries,
+    ``MEMORY_MAX_BYTES`` bytes; least recently used go first). Pass
+    ``memo.MemoryBackend(max_entries=..., max_bytes=...)`` for other bounds, or none.
+    """
     if not isinstance(spec, str):
         if spec is None:
             raise ConfigurationError("backend=None here: pass a backend object or a URL string")
@@ -100,7 +109,7 @@ def resolve_backend(spec: object) -> Any:
     if url.lower() == "memory" or scheme == "memory":
         from memo.backends.memory import MemoryBackend
 
-        return MemoryBackend()
+        return MemoryBackend(max_entries=MEMORY_MAX_ENTRIES, max_bytes=MEMORY_MAX_BYTES)
     if url.lower() == "file" or scheme == "file":
         from urllib.parse import unquote, urlparse
 
@@ -132,10 +141,11 @@ def _check_backend_object(obj: object) -> None:
 def get_default_backend() -> Any:
     """The process default backend: ``configure(backend=...)``, else ``MEMO_BACKEND``, else memory.
 
-    Example::
+    The default memory backend is bounded (100,000 entries, 1 GiB of values; least
+    recently used go first). Example::
 
         >>> memo.get_default_backend()
-        MemoryBackend(max_entries=None, max_bytes=None)
+        MemoryBackend(max_entries=100000, max_bytes=1073741824)
     """
     backend = state.backend
     if backend is None:

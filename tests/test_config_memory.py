@@ -1,11 +1,14 @@
-"""Memory backends drop the entries of a function's old versions when it is redefined."""
+"""The default memory backend: bounded, and without the entries of a function's old versions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import memo
+from memo import _config
 
 
 def _define(body: str, **options: Any) -> Any:
@@ -18,6 +21,27 @@ def _define(body: str, **options: Any) -> Any:
 def _versions(backend: Any, func: Any) -> set[str]:
     prefix = f"{func.cache_namespace}:{func.cache_name}:"
     return {k[len(prefix) :].split(":")[0] for k in backend.keys(prefix)}
+
+
+def test_the_default_memory_backend_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without configuration, the default memory backend has an entry and a byte bound."""
+    monkeypatch.delenv("MEMO_BACKEND", raising=False)
+    monkeypatch.setattr(_config.state, "backend", None)
+    backend = memo.get_default_backend()
+    assert isinstance(backend.max_entries, int)
+    assert isinstance(backend.max_bytes, int)
+
+
+def test_the_memory_url_is_bounded() -> None:
+    """configure(backend="memory") and backend="memory" make a bounded memory backend."""
+    memo.configure(backend="memory")
+    assert memo.get_default_backend().max_bytes is not None
+
+    @memo.cache(backend="memory")
+    def f(x: int) -> int:
+        return x
+
+    assert f._memo.opts.backend.max_entries is not None  # type: ignore[attr-defined]
 
 
 def test_an_edited_function_drops_its_old_versions_entries_from_memory() -> None:
