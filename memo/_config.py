@@ -313,8 +313,9 @@ def _sync_method(backend: Any, name: str) -> Any:
 def _clear_memo_keys(backend: Any) -> int | None:
     """Delete every key of memo's layout in ``backend`` (None: it cannot list keys from sync code).
 
-    A function's keys go with one ``clear(prefix)`` when every key under that prefix is
-    memo's; otherwise key by key, so a foreign key sharing the prefix stays.
+    A backend holding nothing but memo's keys is cleared with one ``clear()``; otherwise a
+    function's keys go with one ``clear(prefix)`` when every key under that prefix is
+    memo's, else key by key, so a foreign key sharing the prefix stays.
     """
     import re
 
@@ -324,13 +325,17 @@ def _clear_memo_keys(backend: Any) -> int | None:
     layout = re.compile(_KEY_LAYOUT)
     ours: dict[str, list[str]] = {}
     under: dict[str, int] = {}  # keys under each "namespace:function:" prefix, memo's or not
+    listed = 0
     for key in keys(""):
+        listed += 1
         if not isinstance(key, str) or key.count(":") < 2:
             continue
         prefix = key[: key.index(":", key.index(":") + 1) + 1]  # neither part holds a ':'
         under[prefix] = under.get(prefix, 0) + 1
         if layout.fullmatch(key):
             ours.setdefault(prefix, []).append(key)
+    if sum(map(len, ours.values())) == listed:  # nothing but memo's keys: one clear
+        return int(clear("")) if listed else 0
     total = 0
     for prefix, found in ours.items():
         if under[prefix] == len(found):
