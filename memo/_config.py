@@ -27,6 +27,10 @@ __all__ = [
 ]
 
 ON_ERROR_CHOICES = ("warn", "raise", "ignore")
+# Bounds of the memory backend memo makes from the "memory" URL (the default backend):
+# least recently used entries go first past 100,000 entries or 1 GiB of estimated value size.
+MEMORY_MAX_ENTRIES = 100_000
+MEMORY_MAX_BYTES = 1 << 30
 
 
 MAX_TTL = 100 * 365 * 24 * 3600  # seconds (100 years): stored as-is by every built-in backend
@@ -46,6 +50,9 @@ class _State:
         self.secret: Any = UNREAD  # MEMO_SECRET is read on first use
         self.enabled: bool = os.environ.get("MEMO_DISABLE", "").strip().lower() not in ("1", "true", "yes", "on")
         self.registry: weakref.WeakValueDictionary[str, CachedFunction[..., Any]] = weakref.WeakValueDictionary()
+        # The default backend when memo made it from a URL (configure or MEMO_BACKEND): (spec, backend).
+        # Only such a backend is reused for the same URL and closed when replaced.
+        self.made: tuple[tuple[str, str | None], Any] | None = None
 
 
 state = _State()
@@ -116,7 +123,12 @@ def check_on_error(on_error: object) -> str:
 
 
 def resolve_backend(spec: object) -> Any:
-    """A backend object from a backend or a URL: memory, file, file:///dir, redis://..."""
+    """A backend object from a backend or a URL: memory, file, file:///dir, redis://...
+
+    ``"memory"`` makes a bounded :class:`MemoryBackend` (``MEMORY_MAX_ENTRIES`` entries,
+    ``MEMORY_MAX_BYTES`` bytes; least recently used go first). Pass
+    ``memo.MemoryBackend(max_entries=..., max_bytes=...)`` for other bounds, or none.
+    """
     if not isinstance(spec, str):
         if spec is None:
             raise ConfigurationError("backend=None here: pass a backend object or a URL string")
@@ -127,7 +139,7 @@ def resolve_backend(spec: object) -> Any:
     if url.lower() == "memory" or scheme == "memory":
         from memo.backends.memory import MemoryBackend
 
-        return MemoryBackend()
+        return MemoryBackend(max_entries=MEMORY_MAX_ENTRIES, max_bytes=MEMORY_MAX_BYTES)
     if url.lower() == "file" or scheme == "file":
         from urllib.parse import unquote, urlparse
 
@@ -159,19 +171,42 @@ def _check_backend_object(obj: object) -> None:
 def get_default_backend() -> Any:
     """The process default backend: ``configure(backend=...)``, else ``MEMO_BACKEND``, else memory.
 
-    Example::
+    The default memory backend is bounded (100,000 entries, 1 GiB of values; least
+    recently used go first). Example::
 
         >>> memo.get_default_backend()
-        MemoryBackend(max_entries=None, max_bytes=None)
+        MemoryBackend(max_entries=100000, max_bytes=1073741824)
     """
     backend = state.backend
     if backend is None:
         with state.lock:
             if state.backend is None:
-                env = os.environ.get("MEMO_BACKEND", "").strip()
-                state.backend = resolve_backend(env or "memory")
+                _set_default(os.environ.get("MEMO_BACKEND", "").strip() or "memory")
             backend = state.backend
     return backend
+
+
+def _set_default(spec: object) -> None:
+    """Make ``spec`` the default backend (call with ``state.lock`` held).
+
+    A URL already configured keeps its backend (re-running a notebook cell opens nothing
+    new); a backend memo made from a URL is closed when another replaces it. A backend
+    object the user passed in is never closed: they may still use it.
+    """
+    made = state.made
+    if made is not None and made[1] is not state.backend:
+        made = state.made = None  # the default was replaced without configure (tests do that)
+    url = (spec.strip(), os.environ.get("MEMO_CACHE_DIR")) if isinstance(spec, str) else None
+    if url is not None and made is not None and made[0] == url:
+        return
+    backend = None if spec is None else resolve_backend(spec)
+    state.backend = backend
+    state.made = None if url is None else (url, backend)
+    if made is not None and made[1] is not backend:
+        try:
+            made[1].close()
+        except Exception:  # a backend that fails to close must not break configure
+            pass
 
 
 _UNSET: Any = object()
@@ -186,13 +221,16 @@ def configure(
 ) -> None:
     """Set process-wide defaults; functions decorated earlier pick them up on their next call.
 
-    Example::
+    ``backend`` is a backend object or a URL (``None``: back to ``MEMO_BACKEND``, else
+    memory). Configuring the URL already in use keeps that backend, so re-running a
+    notebook cell opens nothing new; a backend memo made from a URL is closed when another
+    replaces it (a backend object you passed in is never closed). Example::
 
         memo.configure(backend="file", ttl=3600)   # or backend=memo.FileBackend("~/.cache/x")
     """
     with state.lock:
         if backend is not _UNSET:
-            state.backend = None if backend is None else resolve_backend(backend)
+            _set_default(backend)
         if ttl is not _UNSET:
             state.ttl = normalize_ttl(ttl)
         if on_error is not _UNSET:
@@ -249,6 +287,30 @@ def disabled() -> Iterator[None]:
         state.enabled = previous
 
 
+_versions: dict[str, str] = {}  # "namespace:function:" -> version registered last in this process
+
+
+def register(func: CachedFunction[..., Any], prefix: str, version: str, backend: Any) -> None:
+    """Add a decorated function to the registry; drop its previous version's entries from memory.
+
+    When a function registers under ``prefix`` (``namespace:module.qualname:``) with another
+    version than the one registered before it (its code was edited and the cell re-run),
+    the previous version's entries belong to replaced code. They are dropped from an
+    in-process backend (the default memory backend, or the function's own memory
+    backend), where nothing else would ever free them; persistent backends keep every
+    version until ``cache_clear()``. (A still-referenced old function just recomputes.)
+    """
+    state.registry[prefix[:-1]] = func
+    with state.lock:
+        previous, _versions[prefix] = _versions.get(prefix), version
+    if previous is None or previous == version:
+        return
+    target = state.backend if backend is None else backend
+    clear_prefix = _sync_method(target, "clear")
+    if getattr(target, "stores_objects", False) and clear_prefix is not None:
+        clear_prefix(f"{prefix}{previous}:")
+
+
 def cached_functions() -> list[CachedFunction[..., Any]]:
     """Every live ``@memo.cache`` function, in name order (the magics and inspector use it).
 
@@ -259,29 +321,93 @@ def cached_functions() -> list[CachedFunction[..., Any]]:
     return sorted(state.registry.values(), key=lambda f: f.cache_name)
 
 
+# memo's key layout, ``namespace:module.qualname:version:digest`` (digest: 32 hex digits of
+# xxh3-128); ``memo.clear()`` deletes keys of this shape only, never anything else in a backend.
+_KEY_LAYOUT = r"[^:]+:[^:]*\.[^:]*:[^:]+:[0-9a-f]{32}"
+
+
+def _backends_in_use(functions: list[CachedFunction[..., Any]]) -> list[Any]:
+    """The default backend and every backend a registered function names, each once."""
+    backends: dict[int, Any] = {}
+    for candidate in [get_default_backend(), *(f._memo.opts.backend for f in functions)]:  # type: ignore[attr-defined]
+        if candidate is not None:
+            backends.setdefault(id(candidate), candidate)
+    return list(backends.values())
+
+
+def _sync_method(backend: Any, name: str) -> Any:
+    """``backend.<name>`` when it is a plain (not ``async def``) method, else None."""
+    import inspect
+
+    method = getattr(backend, name, None)
+    return method if callable(method) and not inspect.iscoroutinefunction(method) else None
+
+
+def _clear_memo_keys(backend: Any) -> int | None:
+    """Delete every key of memo's layout in ``backend`` (None: it cannot list keys from sync code).
+
+    A backend holding nothing but memo's keys is cleared with one ``clear()``; otherwise a
+    function's keys go with one ``clear(prefix)`` when every key under that prefix is
+    memo's, else key by key, so a foreign key sharing the prefix stays.
+    """
+    import re
+
+    keys, clear, delete = (_sync_method(backend, m) for m in ("keys", "clear", "delete"))
+    if keys is None or clear is None or delete is None:
+        return None
+    layout = re.compile(_KEY_LAYOUT)
+    ours: dict[str, list[str]] = {}
+    under: dict[str, int] = {}  # keys under each "namespace:function:" prefix, memo's or not
+    listed = 0
+    for key in keys(""):
+        listed += 1
+        if not isinstance(key, str) or key.count(":") < 2:
+            continue
+        prefix = key[: key.index(":", key.index(":") + 1) + 1]  # neither part holds a ':'
+        under[prefix] = under.get(prefix, 0) + 1
+        if layout.fullmatch(key):
+            ours.setdefault(prefix, []).append(key)
+    if sum(map(len, ours.values())) == listed:  # nothing but memo's keys: one clear
+        return int(clear("")) if listed else 0
+    total = 0
+    for prefix, found in ours.items():
+        if under[prefix] == len(found):
+            total += int(clear(prefix))
+        else:
+            total += sum(bool(delete(k)) for k in found)
+    return total
+
+
 def clear(namespace: str | None = None) -> int:
-    """Clear every registered function's entries, or a whole namespace on every backend in use.
+    """Clear memo's entries on every backend in use, or one whole namespace; how many were deleted.
 
-    With a namespace, entries of functions not registered in this process (an earlier
-    kernel, another worker) are cleared too, by key prefix. Returns how many were deleted::
+    The backends in use are the default one and every backend a registered function
+    names. Without a namespace, every key of memo's layout
+    (``namespace:module.qualname:version:digest``) on them goes, also those of functions
+    renamed, deleted or defined in another process; other keys are never touched. With a
+    namespace, every key under ``namespace:`` goes::
 
-        memo.clear()                   # everything of this process's cached functions
+        memo.clear()                   # every memo entry on the backends in use
         memo.clear(namespace="etl")    # the "etl" namespace, on the default and explicit backends
     """
     functions = cached_functions()
-    if namespace is None:
-        return sum(func.cache_clear() for func in functions)
-    if not namespace or ":" in namespace:
+    if namespace is not None and (not namespace or not isinstance(namespace, str) or ":" in namespace):
         raise ConfigurationError(f"namespace={namespace!r}: pass a non-empty string without ':'")
-    backends: dict[int, Any] = {}
-    for candidate in [get_default_backend(), *(f._memo.opts.backend for f in functions)]:  # type: ignore[attr-defined]
-        if candidate is not None and callable(getattr(candidate, "clear", None)):
-            backends.setdefault(id(candidate), candidate)
     total = 0
-    for backend in backends.values():
-        result = backend.clear(f"{namespace}:")
-        if isinstance(result, int):  # async-only value backends return a coroutine: not usable here
-            total += result
-        elif hasattr(result, "close"):
-            result.close()
+    unlisted: set[int] = set()
+    for backend in _backends_in_use(functions):
+        if namespace is None:
+            cleared = _clear_memo_keys(backend)
+            if cleared is None:
+                unlisted.add(id(backend))
+            else:
+                total += cleared
+            continue
+        clear_prefix = _sync_method(backend, "clear")
+        if clear_prefix is not None:  # async-only value backends cannot be cleared from sync code
+            total += int(clear_prefix(f"{namespace}:"))
+    for func in functions:  # backends that cannot list keys: each function clears its own prefix
+        backend = func._memo.opts.backend  # type: ignore[attr-defined]
+        if id(get_default_backend() if backend is None else backend) in unlisted:
+            total += func.cache_clear()
     return total

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from memo import _config
 from memo._hashing import hash_arguments
 from memo._serialize import Entry
+from memo._summary import short_repr
 from memo.exceptions import (
     BackendError,
     BackendWarning,
@@ -28,7 +29,7 @@ from memo.exceptions import (
     SerializationError,
 )
 
-__all__ = ["MISS", "CacheInfo", "EntryInfo", "Flights", "Policy", "Stats"]
+__all__ = ["MISS", "CacheInfo", "EntryInfo", "Flights", "Policy", "Stats", "entry_from_meta", "short_repr"]
 
 MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__bool__": lambda self: False})()
 _WARN_INTERVAL = 60.0
@@ -36,6 +37,8 @@ _DEFAULT_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
 _NO_DEFAULT: Any = type("NoDefault", (), {})()
 _FAST_MAX = 4096  # remembered calls per function; the map is emptied when full
 _FAST_ATOM_LEN = 512  # longest str/bytes argument remembered
+_ARG_MAX = 60  # characters shown per argument in entry metadata
+_DESCRIBE_MAX = 200  # characters shown for all arguments
 
 
 class CacheInfo(NamedTuple):
@@ -216,15 +219,6 @@ class Flights:
 ABANDONED = _Abandoned
 
 
-def short_repr(value: object, limit: int = 80) -> str:
-    """A bounded repr for metadata; never used for keys."""
-    try:
-        text = repr(value)
-    except Exception:
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 class KeyMaker:
     """Binds call arguments and hashes them into ``namespace:function:version:digest`` keys.
 
@@ -374,13 +368,28 @@ class KeyMaker:
         return hash_arguments(items)
 
     def describe(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        """Short readable arguments for metadata (the inspector shows them)."""
+        """Short readable arguments for metadata (the inspector shows them).
+
+        One line, at most 200 characters: ``df=DataFrame(1000x10), a=ndarray(float64, 1000x3),
+        items=list(len=100000), n=3``. Big arguments are summarised by type and size, never
+        ``repr``-ed whole (see ``_summary``), so describing costs nothing next to hashing.
+        """
         try:
             arguments = self.bind(args, kwargs)
         except TypeError:
             return ""
-        shown = ", ".join(f"{n}={short_repr(v, 40)}" for n, v in arguments.items() if n not in self._ignore)
-        return shown if len(shown) <= 200 else shown[:197] + "..."
+        parts: list[str] = []
+        used = 0
+        for name, value in arguments.items():
+            if name in self._ignore:
+                continue
+            if used > _DESCRIBE_MAX:
+                break
+            part = f"{name}={short_repr(value, _ARG_MAX)}"
+            parts.append(part)
+            used += len(part) + 2
+        shown = ", ".join(parts)
+        return shown if len(shown) <= _DESCRIBE_MAX else shown[: _DESCRIBE_MAX - 3] + "..."
 
 
 class _EmptyCell:
@@ -422,4 +431,33 @@ def entry_info(key: str, entry: Entry) -> EntryInfo:
         expires=entry.expires,
         duration=entry.duration,
         version=entry.version,
+    )
+
+
+def _number(value: object, default: float | None) -> float | None:
+    """A finite float from stored metadata, else ``default`` (records may be hand-made or damaged)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if number - number == 0.0:  # finite (inf - inf and nan - nan are nan)
+            return number
+    return default
+
+
+def entry_from_meta(meta: dict[str, Any]) -> Entry:
+    """An entry without value from a record's JSON metadata; a missing or ill-typed field gets its default."""
+
+    def text(name: str) -> str:
+        value = meta.get(name)
+        return value if isinstance(value, str) else ""
+
+    size = meta.get("size")
+    return Entry(
+        None,
+        text("function"),
+        text("args"),
+        _number(meta.get("created"), 0.0) or 0.0,
+        _number(meta.get("expires"), None),
+        _number(meta.get("duration"), 0.0) or 0.0,
+        text("version"),
+        size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0,
     )

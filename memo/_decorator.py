@@ -310,7 +310,6 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
 
     _check_callable(func)
     c = _Cached(func, opts)
-    state = _config.state
     is_async = inspect.iscoroutinefunction(func)
     make_key = c.keys.key
     wrapper: Any = make_wrapper(c, is_async, _async_call if is_async else _sync_call)
@@ -356,7 +355,7 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
         ("_memo", c),
     ):
         setattr(wrapper, attr, value)
-    state.registry[f"{opts.namespace}:{c.name}"] = wrapper
+    _config.register(wrapper, c.fn_prefix, c.version, opts.backend)
     return wrapper
 
 

@@ -19,7 +19,7 @@ import time
 import warnings
 from typing import Any
 
-from memo._core import MISS, Policy
+from memo._core import MISS, Policy, entry_from_meta
 from memo._health import breaker_for, is_transient
 from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, read_meta, record_parts
 from memo.exceptions import BackendWarning, ConfigurationError, MemoError
@@ -185,16 +185,7 @@ class Store:
         expires = meta.get("expires")
         if isinstance(expires, (int, float)) and expires <= time.time():
             return None  # expired (a load deletes it): listed no more than it is served
-        return Entry(
-            None,
-            str(meta.get("function", "")),
-            str(meta.get("args", "")),
-            float(meta.get("created") or 0.0),
-            meta.get("expires"),
-            float(meta.get("duration") or 0.0),
-            str(meta.get("version", "")),
-            int(meta.get("size") or 0),
-        )
+        return entry_from_meta(meta)
 
     # -- async twins -------------------------------------------------------------------
     async def aload(self, key: str, policy: Policy) -> Any:

@@ -1,7 +1,8 @@
 """``BackendContract``: the storage protocol's test suite, for any backend.
 
 Subclass it in a pytest module and provide a ``backend`` fixture; every built-in backend
-runs this same suite. The async cases need ``pytest-asyncio``::
+runs this same suite. It needs no asyncio plugin: each async case runs its own event loop
+(``asyncio.run``), so it works with or without pytest-asyncio, in strict or auto mode::
 
     import pytest
     from memo.testing import BackendContract
@@ -18,9 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import os
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -44,7 +45,8 @@ def _value(name: str) -> bytes:
 class BackendContract:
     """The storage protocol, checked: miss, round-trip, delete, scoped clear/keys, TTL, close.
 
-    Every case runs again through the async twins. Example::
+    Every case runs again through the async twins, each in a fresh event loop at the end
+    of which the backend is ``aclose``-d. Example::
 
         class TestRedis(BackendContract):
             @pytest.fixture
@@ -57,12 +59,21 @@ class BackendContract:
         """Override: yield the backend under test (empty, or at least without ``contract:`` keys)."""
         raise NotImplementedError("subclass BackendContract and define a `backend` fixture")
 
-    @pytest.fixture(autouse=True)
-    async def _aclose_in_the_test_loop(self, request: pytest.FixtureRequest, backend: Any) -> Any:
-        """After an async case, aclose the backend inside that case's event loop."""
-        yield
-        if inspect.iscoroutinefunction(request.function):
-            await backend.aclose()
+    @staticmethod
+    def run_async(backend: Any, case: Callable[[], Awaitable[None]]) -> None:
+        """Run an async case in its own event loop, then ``aclose`` the backend in that loop.
+
+        The async twins are plain test functions that call this, so the suite needs no
+        asyncio plugin and behaves the same under pytest-asyncio's strict and auto modes.
+        """
+
+        async def main() -> None:
+            try:
+                await case()
+            finally:
+                await backend.aclose()
+
+        asyncio.run(main())
 
     # -- sync ----------------------------------------------------------------------------
     def test_miss_is_none(self, backend: Any) -> None:
@@ -114,58 +125,79 @@ class BackendContract:
         backend.close()
         backend.close()
 
-    # -- async twins -----------------------------------------------------------------------
-    @pytest.mark.asyncio
-    async def test_async_miss_is_none(self, backend: Any) -> None:
+    # -- async twins: plain functions running their own loop (no asyncio plugin needed) --
+    def test_async_miss_is_none(self, backend: Any) -> None:
         """aget of a missing key is None."""
-        assert await backend.aget(P + "missing") is None
 
-    @pytest.mark.asyncio
+        async def case() -> None:
+            assert await backend.aget(P + "missing") is None
+
+        self.run_async(backend, case)
+
     @pytest.mark.parametrize("name", ["empty", "binary", "small", "8MiB"])
-    async def test_async_bytes_round_trip(self, backend: Any, name: str) -> None:
+    def test_async_bytes_round_trip(self, backend: Any, name: str) -> None:
         """aset/aget round-trip bytes exactly, including NUL/0xFF and 8 MiB values."""
-        value = _value(name)
-        await backend.aset(P + "v", value)
-        assert bytes(await backend.aget(P + "v")) == value
 
-    @pytest.mark.asyncio
-    async def test_async_set_overwrites(self, backend: Any) -> None:
+        async def case() -> None:
+            value = _value(name)
+            await backend.aset(P + "v", value)
+            assert bytes(await backend.aget(P + "v")) == value
+
+        self.run_async(backend, case)
+
+    def test_async_set_overwrites(self, backend: Any) -> None:
         """A second aset replaces the value."""
-        await backend.aset(P + "o", b"1")
-        await backend.aset(P + "o", b"2")
-        assert await backend.aget(P + "o") == b"2"
 
-    @pytest.mark.asyncio
-    async def test_async_delete_reports_presence(self, backend: Any) -> None:
+        async def case() -> None:
+            await backend.aset(P + "o", b"1")
+            await backend.aset(P + "o", b"2")
+            assert await backend.aget(P + "o") == b"2"
+
+        self.run_async(backend, case)
+
+    def test_async_delete_reports_presence(self, backend: Any) -> None:
         """adelete is True for a present key, then False."""
-        await backend.aset(P + "d", b"x")
-        assert await backend.adelete(P + "d") is True
-        assert await backend.adelete(P + "d") is False
-        assert await backend.aget(P + "d") is None
 
-    @pytest.mark.asyncio
-    async def test_async_clear_and_keys_are_scoped(self, backend: Any) -> None:
+        async def case() -> None:
+            await backend.aset(P + "d", b"x")
+            assert await backend.adelete(P + "d") is True
+            assert await backend.adelete(P + "d") is False
+            assert await backend.aget(P + "d") is None
+
+        self.run_async(backend, case)
+
+    def test_async_clear_and_keys_are_scoped(self, backend: Any) -> None:
         """aclear(prefix) and akeys(prefix) only touch keys under that prefix."""
-        for key in ("a:1", "a:2", "b:1"):
-            await backend.aset(P + key, b"x")
-        assert sorted([k async for k in backend.akeys(P + "a:")]) == [P + "a:1", P + "a:2"]
-        assert await backend.aclear(P + "a:") == 2
-        assert [k async for k in backend.akeys(P)] == [P + "b:1"]
-        assert await backend.aclear(P) == 1
 
-    @pytest.mark.asyncio
-    async def test_async_ttl_expires(self, backend: Any) -> None:
+        async def case() -> None:
+            for key in ("a:1", "a:2", "b:1"):
+                await backend.aset(P + key, b"x")
+            assert sorted([k async for k in backend.akeys(P + "a:")]) == [P + "a:1", P + "a:2"]
+            assert await backend.aclear(P + "a:") == 2
+            assert [k async for k in backend.akeys(P)] == [P + "b:1"]
+            assert await backend.aclear(P) == 1
+
+        self.run_async(backend, case)
+
+    def test_async_ttl_expires(self, backend: Any) -> None:
         """A value aset with a TTL is gone after it, and not listed by akeys."""
-        await backend.aset(P + "t", b"x", ttl=TTL)
-        await backend.aset(P + "keep", b"y")
-        assert await backend.aget(P + "t") == b"x"
-        await asyncio.sleep(TTL + 0.3)
-        assert await backend.aget(P + "t") is None
-        assert [k async for k in backend.akeys(P + "t")] == []
-        assert await backend.aget(P + "keep") == b"y"
 
-    @pytest.mark.asyncio
-    async def test_async_close_is_idempotent(self, backend: Any) -> None:
+        async def case() -> None:
+            await backend.aset(P + "t", b"x", ttl=TTL)
+            await backend.aset(P + "keep", b"y")
+            assert await backend.aget(P + "t") == b"x"
+            await asyncio.sleep(TTL + 0.3)
+            assert await backend.aget(P + "t") is None
+            assert [k async for k in backend.akeys(P + "t")] == []
+            assert await backend.aget(P + "keep") == b"y"
+
+        self.run_async(backend, case)
+
+    def test_async_close_is_idempotent(self, backend: Any) -> None:
         """aclose can be awaited twice."""
-        await backend.aclose()
-        await backend.aclose()
+
+        async def case() -> None:
+            await backend.aclose()
+            await backend.aclose()
+
+        self.run_async(backend, case)
