@@ -229,8 +229,8 @@ def _canon_other(obj: object, t: type, path: list[int]) -> object:
         return (_TEnum, _type_name(t), obj.name)
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
         return _canon_function(obj, path)
-    if isinstance(obj, (bytearray, memoryview, pickle.PickleBuffer)):
-        view = memoryview(obj)
+    if t is bytearray or t is memoryview or t is pickle.PickleBuffer:  # a subclass may carry state: reduced
+        view = memoryview(obj)  # type: ignore[arg-type]
         return (_TBuffer, _type_name(t), view.format, view.shape, buffer_digest(view))
     if t is slice:
         s: slice = obj  # type: ignore[assignment]

@@ -176,6 +176,18 @@ def test_builtin_subclass_slots_count() -> None:
     assert h(a) == h(b)
 
 
+def test_bytearray_subclass_state_counts() -> None:
+    """A bytearray subclass with attributes hashes its attributes, not only its bytes."""
+
+    class Blob(bytearray):
+        pass
+
+    a, b = Blob(b"x"), Blob(b"x")
+    a.kind, b.kind = 1, 2  # type: ignore[attr-defined]
+    assert h(a) != h(b)
+    assert h(Blob(b"x")) == h(Blob(b"x")) != h(bytearray(b"x"))
+
+
 def test_slice_is_canonical_across_seeds() -> None:
     """A slice's digest (even of a set) is the same in processes with different PYTHONHASHSEEDs."""
     code = "import memo; print(memo.hash_value(slice(frozenset('abcdefgh'), 'x', None)))"
