@@ -94,7 +94,13 @@ class _TSlice: ...
 
 
 _NEWOBJ = (_TFunc, "copyreg.__newobj__")
+_DISPATCH_TABLE = copyreg.dispatch_table
+_OBJECT_EQ = object.__eq__
+# Forms _check_no_address need not open: checked when built, or names and digests only.
+_CHECKED: frozenset[object] = frozenset({_TReduce, _TType, _TFunc, _TEnum, _TBuffer, _TRecords})
+_Handler = Callable[[Any, type, list[int]], object]
 _registry: dict[type, Callable[[Any], object]] = {}
+_dispatch: dict[type, _Handler] = {}  # exact type -> its canonicaliser; emptied when a hasher is registered
 _aliases: dict[type, type] = {}  # types hashed under another's name (np.memmap as np.ndarray)
 _lazy_modules: dict[str, Callable[[], None]] = {}
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}")
@@ -136,6 +142,7 @@ def register_hasher(cls: type[T], fn: Callable[[T], object]) -> None:
     if not callable(fn):
         raise TypeError(f"register_hasher needs a callable, got {fn!r}")
     _registry[cls] = fn
+    _dispatch.clear()
 
 
 def register_lazy(module: str, installer: Callable[[], None]) -> None:
@@ -146,6 +153,7 @@ def register_lazy(module: str, installer: Callable[[], None]) -> None:
 def register_alias(cls: type, as_type: type) -> None:
     """Hash instances of ``cls`` exactly like those of ``as_type`` (internal: ``np.memmap``)."""
     _aliases[cls] = as_type
+    _dispatch.clear()
 
 
 def _type_name(t: type) -> str:
@@ -216,30 +224,47 @@ def _lookup(t: type) -> Callable[[Any], object] | None:
 
 
 def _canon_other(obj: object, t: type, path: list[int]) -> object:
+    handler = _dispatch.get(t)
+    if handler is None:
+        handler = _handler_for(t)
+        if len(_dispatch) >= 4096:
+            _dispatch.clear()
+        _dispatch[t] = handler
+    return handler(obj, t, path)
+
+
+def _handler_for(t: type) -> _Handler:
+    """How values of exact type ``t`` are canonicalised (decided once per type)."""
     fn = _lookup(t)
     if fn is not None:
-        return (_TCustom, _type_name(_aliases.get(t, t)), canon(fn(obj), path))
-    if isinstance(obj, type):
-        return (_TType, obj.__module__, obj.__qualname__)
-    if isinstance(obj, types.ModuleType):  # a module is its name, like a global reference
-        return (_TType, "<module>", obj.__name__)
-    if isinstance(obj, enum.Enum):
-        if isinstance(obj, enum.Flag):  # a combined or undefined-bit flag may have no name: its value
-            return (_TEnum, _type_name(t), "flag", canon(obj._value_, path))
-        return (_TEnum, _type_name(t), obj.name)
-    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
-        return _canon_function(obj, path)
+        name = _type_name(_aliases.get(t, t))
+        return lambda obj, t, path: (_TCustom, name, canon(fn(obj), path))
+    if issubclass(t, type):
+        return lambda obj, t, path: (_TType, obj.__module__, obj.__qualname__)
+    if issubclass(t, types.ModuleType):  # a module is its name, like a global reference
+        return lambda obj, t, path: (_TType, "<module>", obj.__name__)
+    if issubclass(t, enum.Flag):  # a combined or undefined-bit flag may have no name: its value
+        name = _type_name(t)
+        return lambda obj, t, path: (_TEnum, name, "flag", canon(obj._value_, path))
+    if issubclass(t, enum.Enum):
+        name = _type_name(t)
+        return lambda obj, t, path: (_TEnum, name, obj.name)
+    if issubclass(t, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return lambda obj, t, path: _canon_function(obj, path)
     if t is bytearray or t is memoryview or t is pickle.PickleBuffer:  # a subclass may carry state: reduced
-        view = memoryview(obj)  # type: ignore[arg-type]
-        return (_TBuffer, _type_name(t), view.format, view.shape, buffer_digest(view))
+        return _canon_buffer
     if t is slice:
-        s: slice = obj  # type: ignore[assignment]
-        return (_TSlice, canon(s.start, path), canon(s.stop, path), canon(s.step, path))
+        return lambda obj, t, path: (_TSlice, canon(obj.start, path), canon(obj.stop, path), canon(obj.step, path))
     if _type_name(t) in _PASS_THROUGH:
-        return obj
-    if isinstance(obj, _BUILTIN_BASES):
-        return _inside(obj, path, lambda: _canon_builtin_subclass(obj, t, path))
-    return _canon_reduce(obj, t, path)
+        return lambda obj, t, path: obj
+    if issubclass(t, _BUILTIN_BASES):
+        return lambda obj, t, path: _inside(obj, path, lambda: _canon_builtin_subclass(obj, t, path))
+    return _canon_reduce
+
+
+def _canon_buffer(obj: Any, t: type, path: list[int]) -> object:
+    view = memoryview(obj)
+    return (_TBuffer, _type_name(t), view.format, view.shape, buffer_digest(view))
 
 
 def _canon_builtin_subclass(obj: Any, t: type, path: list[int]) -> object:
@@ -305,23 +330,29 @@ def _canon_reduce(obj: object, t: type, path: list[int]) -> object:
     oid = id(obj)
     if oid in path:
         raise _Unhashable(obj, "it contains itself (a recursive structure)")
-    reducer = copyreg.dispatch_table.get(t)
+    reducer = _DISPATCH_TABLE.get(t)
     try:
         rv = reducer(obj) if reducer is not None else obj.__reduce_ex__(5)
     except Exception as exc:
         raise _Unhashable(obj, f"it cannot be pickled ({exc})") from None
     if isinstance(rv, str):  # a global singleton
         return (_TType, t.__module__, rv)
-    func, args, *rest = tuple(rv) + (None,) * (5 - len(rv))
-    state, listitems, dictitems = rest[0], rest[1], rest[2]
-    identity_eq = getattr(t, "__eq__", None) is getattr(object, "__eq__", None)
-    if identity_eq and not state and not listitems and not dictitems and not _has_content_args(func, args, t):
+    n = len(rv)
+    func, args = rv[0], rv[1]
+    state = rv[2] if n > 2 else None
+    listitems = rv[3] if n > 3 else None
+    dictitems = rv[4] if n > 4 else None
+    no_state = not state and listitems is None and dictitems is None
+    if no_state and getattr(t, "__eq__", None) is _OBJECT_EQ and not _has_content_args(func, args, t):
         raise _Unhashable(obj, "it has no content besides its identity (address)")
     path.append(oid)
     try:
+        if func is copyreg.__newobj__ and type(args) is tuple and len(args) == 1 and args[0] is t:  # type: ignore[attr-defined]
+            func_args: object = _NEWOBJ  # cls.__new__(cls): the type is in the form already
+        else:
+            func_args = (canon(func, path), canon(args, path))
         parts = (
-            _NEWOBJ if func is copyreg.__newobj__ else canon(func, path),  # type: ignore[attr-defined]
-            canon(args, path),
+            func_args,
             canon(state, path),
             canon(list(listitems), path) if listitems is not None else None,
             canon(dict(dictitems), path) if dictitems is not None else None,
@@ -339,14 +370,19 @@ def _has_content_args(func: object, args: object, t: type) -> bool:
 
 
 def _check_no_address(parts: object, obj: object) -> None:
-    stack = [parts]
+    stack: list[Any] = [parts]
     while stack:
         item = stack.pop()
-        if type(item) is str and " at 0x" in item and _ADDRESS.search(item):
+        t = type(item)
+        if t is str and " at 0x" in item and _ADDRESS.search(item):
             raise _Unhashable(obj, "its pickled state carries a memory address")
-        if type(item) in (tuple, list):
-            stack.extend(item)  # type: ignore[arg-type]
-        elif type(item) is dict:
+        if t is tuple:
+            if item and type(item[0]) is type and item[0] in _CHECKED:
+                continue  # an object checked when its own form was built, a name, a digest
+            stack.extend(item)
+        elif t is list:
+            stack.extend(item)
+        elif t is dict:
             stack.extend(item.keys())
             stack.extend(item.values())
 
