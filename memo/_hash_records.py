@@ -42,14 +42,15 @@ def records(seq: Sequence[Any]) -> tuple[tuple[object, ...], bytes] | None:
         return None
     # Key types first (a set, not list.count: == of two classes may run a metaclass's
     # __eq__); with one exact type among int/str/bytes, == between keys is exact...
-    kinds = set(map(type, chain.from_iterable(seq)))
+    flat = list(chain.from_iterable(seq))
+    kinds = set(map(type, flat))
     if len(kinds) != 1 or not kinds <= SORTABLE:
         return None
-    # ...so one distinct key tuple means every row holds the same keys in the same order.
-    shapes = set(map(tuple, seq))
-    if len(shapes) != 1:
+    # ...so when all the keys in a row are the first row's keys repeated, every row holds
+    # exactly those keys in that order: a row longer than the first would repeat a key.
+    keys = tuple(seq[0])
+    if flat != list(keys) * len(seq):
         return None
-    keys = shapes.pop()
     columns = [list(map(itemgetter(key), seq)) for key in keys]
     data = _atom_columns(columns)
     return None if data is None else (keys, data)
