@@ -22,6 +22,7 @@ import enum
 import io
 import pickle
 import re
+import sys
 import types
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -335,8 +336,8 @@ def _canon_reduce(obj: object, t: type, path: list[int]) -> object:
         rv = reducer(obj) if reducer is not None else obj.__reduce_ex__(5)
     except Exception as exc:
         raise _Unhashable(obj, f"it cannot be pickled ({exc})") from None
-    if isinstance(rv, str):  # a global singleton
-        return (_TType, t.__module__, rv)
+    if isinstance(rv, str):  # pickled by a global name: a singleton, or a wrapper (lru_cache) of a function
+        return _canon_named_global(obj, t, rv, path)
     n = len(rv)
     func, args = rv[0], rv[1]
     state = rv[2] if n > 2 else None
@@ -361,6 +362,21 @@ def _canon_reduce(obj: object, t: type, path: list[int]) -> object:
         path.pop()
     _check_no_address(parts, obj)
     return (_TReduce, _type_name(t), parts)
+
+
+def _canon_named_global(obj: object, t: type, name: str, path: list[int]) -> object:
+    wrapped = getattr(obj, "__wrapped__", None)
+    if wrapped is not None and callable(obj):  # functools.lru_cache and kin: the function they wrap
+        return _inside(obj, path, lambda: (_TFunc, "wrapper", _type_name(t), canon(wrapped, path)))
+    module = getattr(obj, "__module__", None)
+    if not isinstance(module, str):
+        module = t.__module__
+    found: object = sys.modules.get(module)
+    for part in name.split("."):
+        found = getattr(found, part, None)
+    if found is not obj:
+        raise _Unhashable(obj, f"it pickles as the global name {module}.{name}, which is another object")
+    return (_TType, module, name)
 
 
 def _has_content_args(func: object, args: object, t: type) -> bool:

@@ -284,3 +284,33 @@ def test_any_hashing_failure_names_the_parameter() -> None:
 
     with pytest.raises(memo.HashingError, match=r"'thing'.*boom"):
         f(Broken())
+
+
+def test_lru_cached_functions_hash_the_function_they_wrap() -> None:
+    """functools.lru_cache wrappers count by the wrapped function's code, closure and defaults, not a shared name."""
+    import functools
+
+    def make(n: int) -> Any:
+        @functools.lru_cache
+        def load(x: int) -> int:
+            return x + n
+
+        return load
+
+    assert h(make(1)) != h(make(2))
+    assert h(make(1)) == h(make(1))
+    assert h(functools.lru_cache(lambda x: x + 1)) != h(functools.lru_cache(lambda x: x + 2))
+
+
+def test_objects_pickled_by_a_name_that_leads_elsewhere_are_refused() -> None:
+    """An object whose reduction is a global name that does not resolve to it is refused, not keyed on the name."""
+
+    class Named:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def __reduce__(self) -> str:
+            return "Named"
+
+    with pytest.raises(memo.HashingError, match="name"):
+        h(Named(1))
