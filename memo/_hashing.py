@@ -419,7 +419,7 @@ def digest(canonical: object) -> bytes:
 def _advice(name: str, value: object) -> str:
     """What to do about a value memo cannot hash: only options memo accepts for ``name``."""
     var = name[: -len(_CLOSURE_SUFFIX)] if name.endswith(_CLOSURE_SUFFIX) else name
-    hasher = f"memo.register_hasher({type(value).__qualname__}, fn) to say what its content is"
+    hasher = f"memo.register_hasher({type(value).__name__}, fn) to say what its content is"
     if not var.isidentifier():  # hash_value's "value", a key= function's result
         return f"pass {hasher}"
     if var is name:
@@ -481,13 +481,19 @@ def hash_value(obj: object) -> str:
 
 def hash_arguments(items: Iterable[tuple[str, object]]) -> str:
     """Hash named arguments; a failure names the parameter (internal)."""
+    named = [(name, value, _canon_named(name, value)) for name, value in items]
     canonical: list[object] = []
-    for name, value in items:
+    for name, _, form in named:
         canonical.append(name)
-        canonical.append(_canon_named(name, value))
+        canonical.append(form)
     try:
         return xxhash.xxh3_128_hexdigest(_dumps(canonical))
     except Exception as exc:
+        for name, value, form in named:  # which one: rare, so found only now
+            try:
+                _dumps(form)
+            except Exception as own:
+                raise _failed(name, value, own) from own
         raise HashingError(f"cannot hash the arguments: {exc}") from exc
 
 

@@ -314,3 +314,22 @@ def test_objects_pickled_by_a_name_that_leads_elsewhere_are_refused() -> None:
 
     with pytest.raises(memo.HashingError, match="name"):
         h(Named(1))
+
+
+def test_pass_through_value_that_cannot_be_pickled_names_the_parameter() -> None:
+    """A datetime whose tzinfo cannot be pickled raises a HashingError naming the parameter."""
+    import datetime
+
+    class LockedZone(datetime.tzinfo):
+        def __init__(self) -> None:
+            self.lock = threading.Lock()
+
+        def utcoffset(self, dt: Any) -> datetime.timedelta:
+            return datetime.timedelta(0)
+
+    @memo.cache
+    def f(when: Any, n: int) -> int:
+        return n
+
+    with pytest.raises(memo.HashingError, match=r"argument 'when' of type datetime\.datetime"):
+        f(datetime.datetime(2024, 1, 1, tzinfo=LockedZone()), 1)
