@@ -242,6 +242,7 @@ class KeyMaker:
         "_params",
         "_positional",
         "_sig",
+        "_var_kw",
         "func",
         "prefix",
     )
@@ -264,6 +265,7 @@ class KeyMaker:
         plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
         self._positional = tuple(p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD) if plain else None
         self._params = tuple((p.name, _NO_DEFAULT if p.default is p.empty else p.default) for p in params)
+        self._var_kw = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
 
     @property
     def signature(self) -> inspect.Signature:
@@ -362,6 +364,9 @@ class KeyMaker:
             self.bind(args, kwargs)  # a call that does not fit the signature fails the same way
             return hash_arguments([("key()", self._key_fn(*args, **kwargs))])
         arguments = self.bind(args, kwargs)
+        var_kw = self._var_kw
+        if var_kw is not None and len(arguments.get(var_kw) or ()) > 1:  # dict order counts, **kwargs order not
+            arguments[var_kw] = dict(sorted(arguments[var_kw].items()))
         items: list[tuple[str, object]] = [(n, v) for n, v in arguments.items() if n not in self._ignore]
         if self._closure_digest != "":
             items.append(("<closure>", self.closure_digest()))

@@ -1,8 +1,10 @@
-"""Content hashers for numpy and pandas, installed lazily on first sight of their types.
+"""Content hashers for numpy, installed lazily on first sight of its types.
 
 Arrays are hashed from their memory with xxh3_128: a C-contiguous buffer is hashed in
 place (no copy); other layouts are hashed in C-order blocks of bounded size, so the
-digest depends on content, dtype and shape, never on strides.
+digest depends on content, dtype and shape, never on strides. ``np.memmap`` hashes like
+the ``ndarray`` it views (a function fed an array loaded with ``mmap_mode="r"`` hits what
+it computed from the array); other subclasses keep their type and their instance state.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, cast
 
-from memo._hashing import _ATOMS, buffer_digest, canon, register_hasher, stream_digest
+from memo._hashing import buffer_digest, canon, register_alias, register_hasher, stream_digest
 
 _BLOCK = 1 << 22  # bytes per block when a non-contiguous array must be copied
 
@@ -40,25 +42,29 @@ def _blocks(a: Any) -> Iterator[memoryview]:
         yield memoryview(chunk)
 
 
-def _dtype_form(dtype: Any) -> object:
+def dtype_form(dtype: Any) -> object:
+    """A dtype's exact description: ``'<f8'``, or the fields of a structured dtype (internal)."""
     return tuple(map(str, dtype.descr)) if dtype.fields else dtype.str
 
 
 def _hash_ndarray(a: Any) -> object:
     import numpy as np
 
-    if a.dtype.hasobject:
-        return ("object", a.shape, canon(a.tolist(), []))
-    form: tuple[object, ...] = (_dtype_form(a.dtype), a.shape, array_digest(a))
-    if isinstance(a, np.ma.MaskedArray):
-        form += (array_digest(np.ma.getmaskarray(a)),)
+    content = ("object", canon(a.tolist(), [])) if a.dtype.hasobject else array_digest(a)
+    form: tuple[object, ...] = (dtype_form(a.dtype), a.shape, content)
+    if isinstance(a, np.ma.MaskedArray):  # the mask, and what filled() and assignment do
+        fill = canon(a.fill_value, [])
+        return (*form, "masked", array_digest(np.ma.getmaskarray(a)), fill, bool(a.hardmask))
+    if type(a) is not np.ndarray and not isinstance(a, np.memmap):
+        state = {k: v for k, v in vars(a).items()} if hasattr(a, "__dict__") else {}
+        return (*form, "state", canon(state, []))
     return form
 
 
 def _hash_generic(x: Any) -> object:
     if x.dtype.hasobject:
         return ("object", canon(x.item(), []))
-    return (_dtype_form(x.dtype), x.tobytes())
+    return (dtype_form(x.dtype), x.tobytes())
 
 
 def install_numpy() -> None:
@@ -66,65 +72,7 @@ def install_numpy() -> None:
     import numpy as np
 
     register_hasher(np.ndarray, _hash_ndarray)
+    register_hasher(np.memmap, _hash_ndarray)
+    register_alias(np.memmap, np.ndarray)
     register_hasher(cast(type, np.generic), _hash_generic)
-    register_hasher(np.dtype, _dtype_form)
-
-
-def _values_digest(values: Any) -> object:
-    """Digest of a 1-d pandas array-like: buffer hash when numpy-backed, else by element."""
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(values, np.ndarray) and not values.dtype.hasobject:
-        return array_digest(values)
-    if isinstance(values, pd.Categorical):
-        return ("categorical", array_digest(np.asarray(values.codes)), _index_form(values.categories), values.ordered)
-    if isinstance(values, np.ndarray):  # object dtype
-        kind = pd.api.types.infer_dtype(values, skipna=False)
-        if kind in ("string", "bytes") and len(values):
-            return (kind, array_digest(pd.util.hash_array(values, categorize=False)))
-        if _ATOMS.issuperset(map(type, values)):
-            return ("atoms", canon(values.tolist(), []))
-        return ("objects", canon(values.tolist(), []))
-    # extension arrays (nullable ints, strings, arrow, intervals...): NA mask + element hashes
-    na = np.asarray(pd.isna(values), dtype=bool)
-    hashed = pd.util.hash_array(values, categorize=False) if len(values) else np.empty(0, np.uint64)
-    return ("ext", array_digest(na), array_digest(np.asarray(hashed)))
-
-
-def _index_form(index: Any) -> object:
-    import pandas as pd
-
-    if isinstance(index, pd.RangeIndex):
-        return ("range", index.start, index.stop, index.step, canon(index.name, []))
-    if isinstance(index, pd.MultiIndex):
-        levels = tuple(_series_values(index.get_level_values(i)) for i in range(index.nlevels))
-        return ("multi", canon(list(index.names), []), levels)
-    return (type(index).__name__, str(index.dtype), canon(index.name, []), _series_values(index))
-
-
-def _series_values(obj: Any) -> object:
-    return (str(obj.dtype), _values_digest(obj.array._ndarray if _is_numpy_ea(obj) else obj.array))
-
-
-def _is_numpy_ea(obj: Any) -> bool:
-    return type(obj.array).__name__ == "NumpyExtensionArray"
-
-
-def _hash_series(s: Any) -> object:
-    return (canon(s.name, []), _index_form(s.index), _series_values(s))
-
-
-def _hash_frame(df: Any) -> object:
-    columns = tuple(_series_values(df.iloc[:, i]) for i in range(df.shape[1]))
-    return (_index_form(df.columns), _index_form(df.index), columns)
-
-
-def install_pandas() -> None:
-    """Register the pandas hashers (internal; runs when pandas types are first hashed)."""
-    import pandas as pd
-
-    register_hasher(pd.Series, _hash_series)
-    register_hasher(pd.DataFrame, _hash_frame)
-    register_hasher(pd.Index, _index_form)
-    register_hasher(pd.Categorical, lambda c: _values_digest(c))
+    register_hasher(np.dtype, dtype_form)

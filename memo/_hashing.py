@@ -1,11 +1,18 @@
 """Deterministic content hashing of call arguments.
 
-Values are reduced to a *canonical form* (dicts in sorted-key order, sets as sorted
-digests, numpy/pandas buffers replaced by their xxh3_128 digests, other objects by their
-pickle reduction) and the canonical form is pickled by the C pickler in fast mode (no
-memo, so identity never leaks into the bytes) and hashed with xxh3_128. Nothing is ever
-keyed on ``str()`` or ``repr()``; anything without deterministic content raises
-:class:`~memo.HashingError`.
+Values are reduced to a *canonical form* and the canonical form is pickled by the C
+pickler in fast mode (no memo, so identity never leaks into the bytes) and hashed with
+xxh3_128. Nothing is ever keyed on ``str()`` or ``repr()``; anything without
+deterministic content raises :class:`~memo.HashingError`. The forms:
+
+- atoms (exact ``int``, ``float``, ``bool``, ``None``, ``str``, ``bytes``, ``complex``),
+  lists and tuples of canonical forms stand for themselves;
+- a dict keeps its insertion order (code observes it): a dict of atom keys stays a dict
+  of canonical values, any other dict becomes ``(_TDict, [(key, value), ...])``;
+- a set is ``(tag, _TByValue, sorted values)`` when its values are of one sortable type,
+  else ``(tag, _TByDigest, sorted digests)``: the two never coincide;
+- every other form is a tuple led by one of the private ``_T*`` classes below, which
+  pickle as global references, so no user value can forge one (``docs/hashing.md``).
 """
 
 from __future__ import annotations
@@ -15,27 +22,24 @@ import enum
 import io
 import pickle
 import re
+import sys
 import types
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from itertools import chain
-from operator import itemgetter
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import xxhash
 
+from memo._hash_buffers import buffer_digest, stream_digest
+from memo._hash_records import ATOMS as _ATOMS
+from memo._hash_records import SORTABLE as _SORTABLE
+from memo._hash_records import records as _table
 from memo.exceptions import HashingError
 
-__all__ = ["hash_arguments", "hash_value", "register_hasher"]
+__all__ = ["buffer_digest", "hash_arguments", "hash_value", "register_hasher", "stream_digest"]
 
 T = TypeVar("T")
-
-# Exact types the C pickler serializes deterministically by content.
-_ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
-_SORTABLE: frozenset[type] = frozenset({int, str, bytes})
-_NUMBERS: frozenset[type] = frozenset({int, float, bool, complex})
-_JOIN_MAX = 16 << 20  # record columns pickled to more than this check str columns without joining them
-_DICT_ONLY: frozenset[type] = frozenset({dict})
+_CLOSURE_SUFFIX = " (closure variable)"
 
 
 class _Unhashable(Exception):
@@ -52,6 +56,12 @@ class _TSet: ...
 
 
 class _TFrozenSet: ...
+
+
+class _TByValue: ...
+
+
+class _TByDigest: ...
 
 
 class _TDict: ...
@@ -81,12 +91,19 @@ class _TReduce: ...
 class _TRecords: ...
 
 
+class _TSlice: ...
+
+
+_NEWOBJ = (_TFunc, "copyreg.__newobj__")
+_DISPATCH_TABLE = copyreg.dispatch_table
+_OBJECT_EQ = object.__eq__
+# Forms _check_no_address need not open: checked when built, or names and digests only.
+_CHECKED: frozenset[object] = frozenset({_TReduce, _TType, _TFunc, _TEnum, _TBuffer, _TRecords})
+_Handler = Callable[[Any, type, list[int]], object]
 _registry: dict[type, Callable[[Any], object]] = {}
+_dispatch: dict[type, _Handler] = {}  # exact type -> its canonicaliser; emptied when a hasher is registered
+_aliases: dict[type, type] = {}  # types hashed under another's name (np.memmap as np.ndarray)
 _lazy_modules: dict[str, Callable[[], None]] = {}
-# (keys, their exact types) of a dict -> None when already in sorted order, the sorted keys
-# when not, () when not sortable by value. The types are part of the lookup because tuple
-# equality is not type-exact: (0, 1) == (False, True) == (0.0, 1.0).
-_key_order: dict[tuple[tuple[object, ...], tuple[type, ...]], tuple[object, ...] | None] = {}
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}")
 _PASS_THROUGH: frozenset[str] = frozenset(
     {
@@ -99,7 +116,6 @@ _PASS_THROUGH: frozenset[str] = frozenset(
         "uuid.UUID",
         "fractions.Fraction",
         "builtins.range",
-        "builtins.slice",
         "builtins.ellipsis",
         "builtins.NotImplementedType",
         "zoneinfo.ZoneInfo",
@@ -111,6 +127,7 @@ _PASS_THROUGH: frozenset[str] = frozenset(
         "pathlib.PureWindowsPath",
     }
 )
+_BUILTIN_BASES: tuple[type, ...] = (int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
 
 def register_hasher(cls: type[T], fn: Callable[[T], object]) -> None:
@@ -126,6 +143,7 @@ def register_hasher(cls: type[T], fn: Callable[[T], object]) -> None:
     if not callable(fn):
         raise TypeError(f"register_hasher needs a callable, got {fn!r}")
     _registry[cls] = fn
+    _dispatch.clear()
 
 
 def register_lazy(module: str, installer: Callable[[], None]) -> None:
@@ -133,45 +151,14 @@ def register_lazy(module: str, installer: Callable[[], None]) -> None:
     _lazy_modules[module] = installer
 
 
+def register_alias(cls: type, as_type: type) -> None:
+    """Hash instances of ``cls`` exactly like those of ``as_type`` (internal: ``np.memmap``)."""
+    _aliases[cls] = as_type
+    _dispatch.clear()
+
+
 def _type_name(t: type) -> str:
     return f"{t.__module__}.{t.__qualname__}"
-
-
-def _sorted_dict(d: dict[Any, Any], path: list[int]) -> object:
-    keys = tuple(d)
-    shape = (keys, tuple(map(type, keys)))
-    order: tuple[object, ...] | None
-    try:
-        order = _key_order[shape]
-    except KeyError:
-        order = None
-        try:
-            if _SORTABLE.issuperset(map(type, keys)) and len(set(map(type, keys))) < 2:
-                srt = tuple(sorted(keys))
-                order = None if srt == keys else srt
-            else:
-                order = ()  # not sortable by value: digest path
-        except TypeError:
-            order = ()
-        if len(_key_order) > 4096:
-            _key_order.clear()
-        _key_order[shape] = order
-    if order == ():
-        items = sorted((digest(canon(k, path)), canon(k, path), canon(v, path)) for k, v in d.items())
-        return (_TDict, tuple((k, v) for _, k, v in items))
-    if _ATOMS.issuperset(map(type, d.values())):
-        return d if order is None else {k: d[k] for k in order}
-    if order is None:
-        return {k: canon(v, path) for k, v in d.items()}
-    return {k: canon(d[k], path) for k in order}
-
-
-def _canon_set(s: set[Any] | frozenset[Any], path: list[int]) -> object:
-    tag = _TFrozenSet if type(s) is frozenset else _TSet
-    types_ = set(map(type, s))
-    if len(types_) == 1 and types_ <= _SORTABLE:
-        return (tag, tuple(sorted(s)))
-    return (tag, tuple(sorted(digest(canon(x, path)) for x in s)))
 
 
 def canon(obj: object, path: list[int]) -> object:
@@ -182,113 +169,29 @@ def canon(obj: object, path: list[int]) -> object:
     if t is list or t is tuple:
         if _ATOMS.issuperset(map(type, obj)):  # type: ignore[call-overload]
             return obj
-        records = _records(obj, t)  # type: ignore[arg-type]
-        if records is not None:
-            return records
+        table = _table(obj)  # type: ignore[arg-type]
+        if table is not None:
+            return (_TRecords, t is list, table[0], table[1])
         items = _inside(obj, path, lambda: [canon(x, path) for x in obj])  # type: ignore[attr-defined]
         return items if t is list else tuple(items)
     if t is dict:
-        # Fast path: atom values under keys already seen in sorted order pickle as they are.
         mapping: dict[Any, Any] = obj  # type: ignore[assignment]
-        if _ATOMS.issuperset(map(type, mapping.values())):
-            keys = tuple(mapping)
-            if _key_order.get((keys, tuple(map(type, keys))), ()) is None:
+        if _ATOMS.issuperset(map(type, mapping)):  # atom keys: the dict pickles in its own order
+            if _ATOMS.issuperset(map(type, mapping.values())):
                 return obj
-        return _inside(obj, path, lambda: _sorted_dict(mapping, path))
+            return _inside(obj, path, lambda: {k: canon(v, path) for k, v in mapping.items()})
+        return _inside(obj, path, lambda: (_TDict, [(canon(k, path), canon(v, path)) for k, v in mapping.items()]))
     if t is set or t is frozenset:
         return _canon_set(obj, path)  # type: ignore[arg-type]
     return _canon_other(obj, t, path)
 
 
-def _records(seq: Sequence[Any], t: type) -> object | None:
-    """A list/tuple of flat dicts sharing one key set, as one table; ``None`` if it is not one.
-
-    ``[{"id": 1, "ok": True}, {"ok": False, "id": 2}]`` becomes ``(_TRecords, True, ("id",
-    "ok"), digest)``, the digest taken over one column of values per key, keys sorted, so
-    key order never matters. Every check runs at C speed (no Python call per dict or per
-    value). Whether a sequence qualifies depends only on its content (exact types
-    included), so equal sequences always take the same form.
-    """
-    count = len(seq)
-    if count < 2 or type(seq[0]) is not dict or set(map(type, seq)) != _DICT_ONLY:
-        return None
-    first: dict[Any, Any] = seq[0]
-    width = len(first)
-    key_types = list(map(type, chain.from_iterable(seq)))
-    if not width or len(key_types) != width * count:
-        return None
-    kinds = set(key_types)  # a set, not list.count: == of two classes may run a metaclass's __eq__
-    if len(kinds) != 1 or not kinds <= _SORTABLE:
-        return None
-    keys = tuple(sorted(first))
-    try:
-        columns = [list(map(itemgetter(key), seq)) for key in keys]
-    except KeyError:
-        return None
-    # Every dict holds a key equal to each of the ``width`` keys of the first and all
-    # dicts hold ``width * count`` keys in all: each holds exactly those, of one exact type.
-    data = _atom_columns(columns)
-    return None if data is None else (_TRecords, t is list, keys, data)
-
-
-class _NotAtom(Exception):
-    """Internal: the columns hold a value the C pickler does not serialize natively."""
-
-
-class _Sink:
-    """A file the pickler writes its frames (~64 KiB each) to, hashed as they come (no buffer)."""
-
-    __slots__ = ("hasher", "size")
-
-    def __init__(self) -> None:
-        self.hasher = xxhash.xxh3_128()
-        self.size = 0
-
-    def write(self, frame: bytes) -> None:
-        self.hasher.update(frame)
-        self.size += len(frame)
-
-
-class _AtomPickler(pickle.Pickler):
-    def reducer_override(self, obj: Any) -> Any:
-        # Called for every value the C pickler has no built-in code for: of the atoms,
-        # only complex; anything else (a str subclass, an enum, a Decimal...) is no atom.
-        if type(obj) is complex or obj is complex:  # a complex pickles as complex(real, imag)
-            return NotImplemented
-        raise _NotAtom
-
-
-def _atom_columns(columns: list[list[Any]]) -> bytes | None:
-    """xxh3_128 of the pickle of ``columns`` if every value's exact type is one of ``_ATOMS``, else ``None``.
-
-    The pickler refuses every type it has no built-in code for, so what is left are
-    builtins; then ``"".join`` or ``sum`` (which refuse containers, ``None`` and each
-    other's types) check a whole column in C without a type() call per value.
-    """
-    sink = _Sink()
-    pickler = _AtomPickler(sink, protocol=5)
-    pickler.fast = True
-    try:
-        pickler.dump(columns)
-    except (_NotAtom, pickle.PicklingError, ValueError, RecursionError):  # ValueError: a cycle in fast mode
-        return None
-    for column in columns:
-        kind = type(column[0])
-        try:
-            if kind is str:
-                if sink.size <= _JOIN_MAX:
-                    "".join(column)
-                else:  # no joined copy of a big text column
-                    deque(map(str.__len__, column), 0)
-                continue
-            if kind in _NUMBERS:
-                sum(column)
-                continue
-        except (TypeError, ArithmeticError):
-            pass  # a mixed column (None among numbers, say): check each value's type
-        if not _ATOMS.issuperset(map(type, column)):
-            return None
-    return sink.hasher.digest()
+def _canon_set(s: set[Any] | frozenset[Any], path: list[int]) -> object:
+    tag = _TFrozenSet if type(s) is frozenset else _TSet
+    kinds = set(map(type, s))
+    if len(kinds) == 1 and kinds <= _SORTABLE:
+        return (tag, _TByValue, tuple(sorted(s)))
+    return (tag, _TByDigest, tuple(sorted(digest(canon(x, path)) for x in s)))
 
 
 def _inside(container: object, path: list[int], build: Callable[[], Any]) -> Any:
@@ -322,62 +225,98 @@ def _lookup(t: type) -> Callable[[Any], object] | None:
 
 
 def _canon_other(obj: object, t: type, path: list[int]) -> object:
+    handler = _dispatch.get(t)
+    if handler is None:
+        handler = _handler_for(t)
+        if len(_dispatch) >= 4096:
+            _dispatch.clear()
+        _dispatch[t] = handler
+    return handler(obj, t, path)
+
+
+def _handler_for(t: type) -> _Handler:
+    """How values of exact type ``t`` are canonicalised (decided once per type)."""
     fn = _lookup(t)
     if fn is not None:
-        return (_TCustom, _type_name(t), canon(fn(obj), path))
-    if isinstance(obj, type):
-        return (_TType, obj.__module__, obj.__qualname__)
-    if isinstance(obj, types.ModuleType):  # a module is its name, like a global reference
-        return (_TType, "<module>", obj.__name__)
-    if isinstance(obj, enum.Enum):
-        return (_TEnum, _type_name(t), obj.name)
-    if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
-        return _canon_function(obj, path)
-    if isinstance(obj, (bytearray, memoryview)):
-        view = memoryview(obj)
-        return (_TBuffer, _type_name(t), view.format, view.shape, buffer_digest(view))
+        name = _type_name(_aliases.get(t, t))
+        return lambda obj, t, path: (_TCustom, name, canon(fn(obj), path))
+    if issubclass(t, type):
+        return lambda obj, t, path: (_TType, obj.__module__, obj.__qualname__)
+    if issubclass(t, types.ModuleType):  # a module is its name, like a global reference
+        return lambda obj, t, path: (_TType, "<module>", obj.__name__)
+    if issubclass(t, enum.Flag):  # a combined or undefined-bit flag may have no name: its value
+        name = _type_name(t)
+        return lambda obj, t, path: (_TEnum, name, "flag", canon(obj._value_, path))
+    if issubclass(t, enum.Enum):
+        name = _type_name(t)
+        return lambda obj, t, path: (_TEnum, name, obj.name)
+    if issubclass(t, (types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+        return lambda obj, t, path: _canon_function(obj, path)
+    if t is bytearray or t is memoryview or t is pickle.PickleBuffer:  # a subclass may carry state: reduced
+        return _canon_buffer
+    if t is slice:
+        return lambda obj, t, path: (_TSlice, canon(obj.start, path), canon(obj.stop, path), canon(obj.step, path))
     if _type_name(t) in _PASS_THROUGH:
-        return obj
-    if hasattr(t, "__dataclass_fields__"):  # a dataclass: its module is loaded already
-        import dataclasses
-
-        fields = tuple((f.name, canon(getattr(obj, f.name), path)) for f in dataclasses.fields(obj))  # type: ignore[arg-type]
-        return (_TObj, _type_name(t), fields)
-    if isinstance(obj, (list, tuple, dict, set, frozenset, str, int, float, bytes)):
-        return (_TObj, _type_name(t), canon(_builtin_base(obj), path), _reduce_state(obj, path))
-    return _canon_reduce(obj, t, path)
+        return lambda obj, t, path: obj
+    if issubclass(t, _BUILTIN_BASES):
+        return lambda obj, t, path: _inside(obj, path, lambda: _canon_builtin_subclass(obj, t, path))
+    return _canon_reduce
 
 
-def _builtin_base(obj: Any) -> object:
-    bases: tuple[Any, ...] = (int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
-    for base in bases:
-        if isinstance(obj, base):
-            return base(obj)
-    return None  # pragma: no cover
+def _canon_buffer(obj: Any, t: type, path: list[int]) -> object:
+    view = memoryview(obj)
+    return (_TBuffer, _type_name(t), view.format, view.shape, buffer_digest(view))
 
 
-def _reduce_state(obj: object, path: list[int]) -> object:
-    state = getattr(obj, "__dict__", None)
-    return canon(state, path) if state else None
+def _canon_builtin_subclass(obj: Any, t: type, path: list[int]) -> object:
+    """A subclass of a builtin container or atom: its builtin content, its instance state, a factory."""
+    base = next(b for b in _BUILTIN_BASES if isinstance(obj, b))
+    extra = canon(obj.default_factory, path) if isinstance(obj, defaultdict) else None
+    return (_TObj, _type_name(t), canon(base(obj), path), canon(_instance_state(obj), path), extra)
+
+
+def _instance_state(obj: object) -> object:
+    """An instance's ``__dict__`` and set ``__slots__`` (what pickle's default reduction saves)."""
+    state = getattr(obj, "__dict__", None) or None
+    names: list[str] = copyreg._slotnames(type(obj))  # type: ignore[attr-defined]
+    if not names:
+        return state
+    missing = object()
+    slots = {n: v for n in names if (v := getattr(obj, n, missing)) is not missing}
+    return (state, slots)
+
+
+def _memo_state(fn: Any) -> Any:
+    """The per-function state of a ``@memo.cache`` function (``None`` for other functions)."""
+    state = getattr(fn, "__dict__", {}).get("_memo")
+    ok = isinstance(getattr(state, "name", None), str) and isinstance(getattr(state, "version", None), str)
+    return state if ok and hasattr(fn, "__wrapped__") else None
 
 
 def _canon_function(fn: Any, path: list[int]) -> object:
-    from memo._identity import code_fingerprint
-
     if isinstance(fn, types.MethodType):
         return (_TFunc, "method", canon(fn.__self__, path), canon(fn.__func__, path))
+    if isinstance(fn, types.BuiltinFunctionType):  # `",".join`, `d.get`, `len`: bound to __self__
+        owner = fn.__self__
+        return (_TFunc, "builtin", fn.__module__, fn.__qualname__, None if owner is None else canon(owner, path))
+    state = _memo_state(fn)
+    if state is not None:  # a cached function: its identity, its version and the code it wraps
+        return (_TFunc, "memo", state.name, state.version, canon(fn.__wrapped__, path))
+    from memo._identity import code_fingerprint
+
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", getattr(fn, "__name__", None))
-    code = getattr(fn, "__code__", None)
-    fingerprint = code_fingerprint(fn) if code is not None else ""
-    cells: tuple[object, ...] = ()
-    if getattr(fn, "__closure__", None) and id(fn) not in path:
-        path.append(id(fn))
-        try:
-            cells = tuple(_cell(c, path) for c in fn.__closure__)
-        finally:
-            path.pop()
-    return (_TFunc, module, qualname, fingerprint, cells)
+    fingerprint = code_fingerprint(fn)
+    if id(fn) in path:  # a function reached again through its own closure or defaults
+        return (_TFunc, "recursive", module, qualname, fingerprint)
+    path.append(id(fn))
+    try:
+        cells = tuple(_cell(c, path) for c in fn.__closure__ or ())
+        defaults = canon(fn.__defaults__, path)
+        kwdefaults = canon(fn.__kwdefaults__, path)
+    finally:
+        path.pop()
+    return (_TFunc, module, qualname, fingerprint, cells, defaults, kwdefaults)
 
 
 def _cell(cell: Any, path: list[int]) -> object:
@@ -385,8 +324,6 @@ def _cell(cell: Any, path: list[int]) -> object:
         value = cell.cell_contents
     except ValueError:  # an empty cell
         return _TFunc
-    if callable(value) and id(value) in path:
-        return (_TFunc, "recursive")
     return canon(value, path)
 
 
@@ -394,23 +331,29 @@ def _canon_reduce(obj: object, t: type, path: list[int]) -> object:
     oid = id(obj)
     if oid in path:
         raise _Unhashable(obj, "it contains itself (a recursive structure)")
-    reducer = copyreg.dispatch_table.get(t)
+    reducer = _DISPATCH_TABLE.get(t)
     try:
         rv = reducer(obj) if reducer is not None else obj.__reduce_ex__(5)
     except Exception as exc:
         raise _Unhashable(obj, f"it cannot be pickled ({exc})") from None
-    if isinstance(rv, str):  # a global singleton
-        return (_TType, t.__module__, rv)
-    func, args, *rest = tuple(rv) + (None,) * (5 - len(rv))
-    state, listitems, dictitems = rest[0], rest[1], rest[2]
-    identity_eq = getattr(t, "__eq__", None) is getattr(object, "__eq__", None)
-    if identity_eq and not state and not listitems and not dictitems and not _has_content_args(func, args, t):
+    if isinstance(rv, str):  # pickled by a global name: a singleton, or a wrapper (lru_cache) of a function
+        return _canon_named_global(obj, t, rv, path)
+    n = len(rv)
+    func, args = rv[0], rv[1]
+    state = rv[2] if n > 2 else None
+    listitems = rv[3] if n > 3 else None
+    dictitems = rv[4] if n > 4 else None
+    no_state = not state and listitems is None and dictitems is None
+    if no_state and getattr(t, "__eq__", None) is _OBJECT_EQ and not _has_content_args(func, args, t):
         raise _Unhashable(obj, "it has no content besides its identity (address)")
     path.append(oid)
     try:
+        if func is copyreg.__newobj__ and type(args) is tuple and len(args) == 1 and args[0] is t:  # type: ignore[attr-defined]
+            func_args: object = _NEWOBJ  # cls.__new__(cls): the type is in the form already
+        else:
+            func_args = (canon(func, path), canon(args, path))
         parts = (
-            canon(func, path),
-            canon(args, path),
+            func_args,
             canon(state, path),
             canon(list(listitems), path) if listitems is not None else None,
             canon(dict(dictitems), path) if dictitems is not None else None,
@@ -421,6 +364,21 @@ def _canon_reduce(obj: object, t: type, path: list[int]) -> object:
     return (_TReduce, _type_name(t), parts)
 
 
+def _canon_named_global(obj: object, t: type, name: str, path: list[int]) -> object:
+    wrapped = getattr(obj, "__wrapped__", None)
+    if wrapped is not None and callable(obj):  # functools.lru_cache and kin: the function they wrap
+        return _inside(obj, path, lambda: (_TFunc, "wrapper", _type_name(t), canon(wrapped, path)))
+    module = getattr(obj, "__module__", None)
+    if not isinstance(module, str):
+        module = t.__module__
+    found: object = sys.modules.get(module)
+    for part in name.split("."):
+        found = getattr(found, part, None)
+    if found is not obj:
+        raise _Unhashable(obj, f"it pickles as the global name {module}.{name}, which is another object")
+    return (_TType, module, name)
+
+
 def _has_content_args(func: object, args: object, t: type) -> bool:
     if func is copyreg.__newobj__ and isinstance(args, tuple):  # type: ignore[attr-defined]
         return len(args) > 1
@@ -428,82 +386,21 @@ def _has_content_args(func: object, args: object, t: type) -> bool:
 
 
 def _check_no_address(parts: object, obj: object) -> None:
-    stack = [parts]
+    stack: list[Any] = [parts]
     while stack:
         item = stack.pop()
-        if type(item) is str and " at 0x" in item and _ADDRESS.search(item):
+        t = type(item)
+        if t is str and " at 0x" in item and _ADDRESS.search(item):
             raise _Unhashable(obj, "its pickled state carries a memory address")
-        if type(item) in (tuple, list):
-            stack.extend(item)  # type: ignore[arg-type]
-        elif type(item) is dict:
+        if t is tuple:
+            if item and type(item[0]) is type and item[0] in _CHECKED:
+                continue  # an object checked when its own form was built, a name, a digest
+            stack.extend(item)
+        elif t is list:
+            stack.extend(item)
+        elif t is dict:
             stack.extend(item.keys())
             stack.extend(item.values())
-
-
-# Buffers of _PARALLEL_MIN bytes or more are hashed as fixed _CHUNK-byte chunks on a few
-# threads (xxhash releases the GIL), then the chunk digests are hashed together. Chunking
-# depends only on the length, so a digest never depends on the thread count.
-_CHUNK = 8 << 20
-_PARALLEL_MIN = 32 << 20
-_pool_state: dict[str, Any] = {"pid": 0, "pool": None}
-
-
-def _map_chunks(chunks: list[memoryview]) -> list[bytes]:
-    import os
-
-    workers = min(4, os.cpu_count() or 1)
-    if workers < 2:
-        return [xxhash.xxh3_128_digest(c) for c in chunks]
-    pool = _pool_state["pool"]
-    if pool is None or _pool_state["pid"] != os.getpid():  # a forked child has none of the parent's threads
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = _pool_state["pool"] = ThreadPoolExecutor(workers, thread_name_prefix="memo-hash")
-        _pool_state["pid"] = os.getpid()
-    return list(pool.map(xxhash.xxh3_128_digest, chunks))
-
-
-def _combine(digests: list[bytes], total: int) -> bytes:
-    return xxhash.xxh3_128_digest(b"memo-chunks" + total.to_bytes(8, "little") + b"".join(digests))
-
-
-def buffer_digest(view: memoryview) -> bytes:
-    """xxh3_128 of a buffer's logical (C-order) content, without copying contiguous ones.
-
-    Big buffers (32 MiB or more) are hashed in 8 MiB chunks on several threads; the
-    result depends only on the bytes, as :func:`stream_digest` of the same bytes shows.
-    """
-    if not view.c_contiguous:
-        view = memoryview(view.tobytes())
-    flat = view.cast("B") if view.ndim != 1 or view.format != "B" else view
-    total = flat.nbytes
-    if total < _PARALLEL_MIN:
-        return xxhash.xxh3_128_digest(flat)
-    return _combine(_map_chunks([flat[i : i + _CHUNK] for i in range(0, total, _CHUNK)]), total)
-
-
-def stream_digest(pieces: Iterable[memoryview], total: int) -> bytes:
-    """:func:`buffer_digest` of the concatenation of ``pieces`` (``total`` bytes), fed in order."""
-    h = xxhash.xxh3_128()
-    if total < _PARALLEL_MIN:
-        for piece in pieces:
-            h.update(piece)
-        return h.digest()
-    digests: list[bytes] = []
-    filled = 0
-    for piece in pieces:
-        rest = piece.cast("B") if piece.format != "B" or piece.ndim != 1 else piece
-        while rest.nbytes:
-            take = min(rest.nbytes, _CHUNK - filled)
-            h.update(rest[:take])
-            rest = rest[take:]
-            filled += take
-            if filled == _CHUNK:
-                digests.append(h.digest())
-                h, filled = xxhash.xxh3_128(), 0
-    if filled:
-        digests.append(h.digest())
-    return _combine(digests, total)
 
 
 def _dumps(canonical: object) -> bytes:
@@ -519,47 +416,85 @@ def digest(canonical: object) -> bytes:
     return xxhash.xxh3_128_digest(_dumps(canonical))
 
 
+def _advice(name: str, value: object) -> str:
+    """What to do about a value memo cannot hash: only options memo accepts for ``name``."""
+    var = name[: -len(_CLOSURE_SUFFIX)] if name.endswith(_CLOSURE_SUFFIX) else name
+    hasher = f"memo.register_hasher({type(value).__name__}, fn) to say what its content is"
+    if not var.isidentifier():  # hash_value's "value", a key= function's result
+        return f"pass {hasher}"
+    if var is name:
+        return f"leave it out with ignore=({var!r},), or pass key= to say what to hash, or call {hasher}"
+    return f"leave it out with ignore=({var!r},), or call {hasher}"
+
+
 def _hashing_error(name: str, exc: _Unhashable) -> HashingError:
     tname = _type_name(type(exc.value))
     return HashingError(
-        f"cannot hash argument {name!r} of type {tname}: {exc.why}. memo keys calls on "
-        f"argument content; leave it out with ignore=({name!r},), or pass key= to say "
-        f"what to hash, or memo.register_hasher({type(exc.value).__qualname__}, fn)."
+        f"cannot hash {_what(name)} of type {tname}: {exc.why}. memo keys calls on "
+        f"argument content; {_advice(name, exc.value)}."
     )
+
+
+def _what(name: str) -> str:
+    return "the value" if name == "value" else f"argument {name!r}"
+
+
+def _failed(name: str, value: object, exc: BaseException) -> HashingError:
+    """Any other failure while hashing ``value``, as a HashingError naming the parameter."""
+    tname = _type_name(type(value))
+    return HashingError(
+        f"cannot hash {_what(name)} of type {tname}: hashing it failed ({type(exc).__name__}: {exc}). "
+        f"memo keys calls on argument content; {_advice(name, value)}."
+    )
+
+
+def _canon_named(name: str, value: object) -> object:
+    try:
+        return canon(value, [])
+    except _Unhashable as exc:
+        raise _hashing_error(name, exc) from None
+    except RecursionError:
+        raise HashingError(f"cannot hash {_what(name)}: it is nested too deeply") from None
+    except HashingError:
+        raise
+    except Exception as exc:
+        raise _failed(name, value, exc) from exc
 
 
 def hash_value(obj: object) -> str:
     """Return the hex xxh3_128 digest memo uses for one value (handy in ``key=`` functions).
 
-    Equal content gives equal digests in every process, whatever ``PYTHONHASHSEED`` is::
+    Equal content gives equal digests in every process, whatever ``PYTHONHASHSEED`` is;
+    a dict's insertion order is part of its content::
 
-        >>> memo.hash_value({"a": 1, "b": 2}) == memo.hash_value({"b": 2, "a": 1})
+        >>> memo.hash_value({3, 1, 2}) == memo.hash_value({1, 2, 3})
         True
+        >>> memo.hash_value({"a": 1, "b": 2}) == memo.hash_value({"b": 2, "a": 1})
+        False
     """
+    canonical = _canon_named("value", obj)
     try:
-        canonical = canon(obj, [])
         return xxhash.xxh3_128_hexdigest(_dumps(canonical))
-    except _Unhashable as exc:
-        raise _hashing_error("value", exc) from None
-    except RecursionError:
-        raise HashingError("cannot hash value: it is nested too deeply") from None
+    except Exception as exc:
+        raise _failed("value", obj, exc) from exc
 
 
 def hash_arguments(items: Iterable[tuple[str, object]]) -> str:
     """Hash named arguments; a failure names the parameter (internal)."""
+    named = [(name, value, _canon_named(name, value)) for name, value in items]
     canonical: list[object] = []
-    for name, value in items:
-        try:
-            canonical.append(name)
-            canonical.append(canon(value, []))
-        except _Unhashable as exc:
-            raise _hashing_error(name, exc) from None
-        except RecursionError:
-            raise HashingError(f"cannot hash argument {name!r}: it is nested too deeply") from None
+    for name, _, form in named:
+        canonical.append(name)
+        canonical.append(form)
     try:
         return xxhash.xxh3_128_hexdigest(_dumps(canonical))
-    except (pickle.PicklingError, TypeError, ValueError) as exc:
-        raise HashingError(f"cannot hash the arguments: {exc}") from None
+    except Exception as exc:
+        for name, value, form in named:  # which one: rare, so found only now
+            try:
+                _dumps(form)
+            except Exception as own:
+                raise _failed(name, value, own) from own
+        raise HashingError(f"cannot hash the arguments: {exc}") from exc
 
 
 def _install_numpy() -> None:
@@ -569,7 +504,8 @@ def _install_numpy() -> None:
 
 
 def _install_pandas() -> None:
-    from memo._hash_ext import install_numpy, install_pandas
+    from memo._hash_ext import install_numpy
+    from memo._hash_pandas import install_pandas
 
     install_numpy()
     install_pandas()

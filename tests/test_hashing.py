@@ -46,10 +46,11 @@ def test_keys_identical_across_hash_seeds() -> None:
 
 
 def test_dict_insertion_order_and_sets() -> None:
-    """Equal dicts in another insertion order and equal sets hash alike."""
-    assert memo.hash_value({"a": 1, "b": 2}) == memo.hash_value({"b": 2, "a": 1})
+    """Sets hash alike in any order; a dict's insertion order is part of its content."""
     assert memo.hash_value({3, 1, 2}) == memo.hash_value({1, 2, 3})
-    assert memo.hash_value({1: "a", "x": 2}) == memo.hash_value({"x": 2, 1: "a"})
+    assert memo.hash_value({"a": 1, "b": 2}) != memo.hash_value({"b": 2, "a": 1})
+    assert memo.hash_value({1: "a", "x": 2}) != memo.hash_value({"x": 2, 1: "a"})
+    assert memo.hash_value({1: "a", "x": 2}) == memo.hash_value({1: "a", "x": 2})
 
 
 COLLISION_PAIRS: list[tuple[Any, Any]] = [
@@ -196,7 +197,15 @@ def test_code_edit_changes_version_but_comments_do_not() -> None:
     assert a == b != c
 
 
-class Color(enum.StrEnum):
+if sys.version_info >= (3, 11):
+    StrEnum = enum.StrEnum
+else:  # enum.StrEnum is 3.11+: the same str-valued enum on 3.10
+
+    class StrEnum(str, enum.Enum):
+        pass
+
+
+class Color(StrEnum):
     RED = "red"
     OK = "ok"
 
@@ -206,11 +215,13 @@ class Level(enum.IntEnum):
 
 
 def test_lists_of_flat_dicts() -> None:
-    """A list of flat dicts keys on content: key order free; rows, key types, list/tuple and the key set matter."""
+    """A list of flat dicts keys on content: rows, key order, key types, list/tuple and the key set matter."""
     rows = [{"id": 1, "ok": True}, {"id": 2, "ok": False}]
-    same = [{"ok": True, "id": 1}, {"id": 2, "ok": False}]
+    same = [{"id": 1, "ok": True}, {"id": 2, "ok": False}]
     assert memo.hash_value(rows) == memo.hash_value(same)
     different = [
+        [{"ok": True, "id": 1}, {"id": 2, "ok": False}],  # one row's key order
+        [{"ok": True, "id": 1}, {"ok": False, "id": 2}],  # every row's key order
         [{"id": 2, "ok": False}, {"id": 1, "ok": True}],  # row order
         [{"id": 1, "ok": True}, {"id": 2, "ok": 0}],  # a value's type
         [{"id": 1, "ok": True}, {"id": 2, "no": False}],  # a key
@@ -257,40 +268,40 @@ class _LyingStr(str, metaclass=_LyingMeta):
 
 
 def test_lists_of_flat_dicts_are_not_fooled_by_other_values() -> None:
-    """A class that claims to equal dict or str, or a PickleBuffer, among rows: no shared digest, HashingError."""
+    """A class that claims to equal dict or str, or a PickleBuffer, among rows: no shared digest, or HashingError."""
     plain = memo.hash_value([{"a": 1}, {"a": 1}])
     with pytest.raises(memo.HashingError):
         memo.hash_value([{"a": 1}, _LyingRow()])
     assert memo.hash_value([{"a": 1}, {_LyingStr("a"): 1}]) != plain
-    strided = pickle.PickleBuffer(memoryview(b"abcd")[::2])
-    with pytest.raises(memo.HashingError):
-        memo.hash_value([{"a": 1}, {"a": strided}])
+    strided = pickle.PickleBuffer(memoryview(b"abcd")[::2])  # a buffer, hashed by its content and kind
+    assert memo.hash_value([{"a": 1}, {"a": strided}]) != memo.hash_value([{"a": 1}, {"a": b"ac"}])
+    assert memo.hash_value([{"a": 1}, {"a": strided}]) == memo.hash_value([{"a": 1}, {"a": pickle.PickleBuffer(b"ac")}])
 
 
 def test_big_text_columns_are_checked_without_joining(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the join limit, str columns are checked value by value: same digests, same refusals."""
-    from memo import _hashing
+    from memo import _hash_records
 
     rows = [{"name": "a", "n": 1}, {"name": "b", "n": 2}]
     nested = [{"name": "a", "n": 1}, {"name": {"y": 1, "x": 2}, "n": 2}]
     nested_other_order = [{"name": "a", "n": 1}, {"name": {"x": 2, "y": 1}, "n": 2}]
-    before = [memo.hash_value(v) for v in (rows, nested)]
-    monkeypatch.setattr(_hashing, "_JOIN_MAX", 0)
-    assert [memo.hash_value(v) for v in (rows, nested)] == before
-    assert memo.hash_value(nested_other_order) == before[1]
+    before = [memo.hash_value(v) for v in (rows, nested, nested_other_order)]
+    monkeypatch.setattr(_hash_records, "_JOIN_MAX", 0)
+    assert [memo.hash_value(v) for v in (rows, nested, nested_other_order)] == before
+    assert len(set(before)) == 3
 
 
 def test_complex_columns_take_the_table_path() -> None:
     """A column of complex numbers is hashed as a table (complex is an atom), and by value."""
-    from memo._hashing import _records
+    from memo._hash_records import records
 
     rows = [{"z": 1 + 2j}, {"z": 3j}]
-    assert _records(rows, list) is not None
+    assert records(rows) is not None
     assert memo.hash_value(rows) != memo.hash_value([{"z": 1 + 2j}, {"z": 3 + 0j}])
 
 
 def test_lists_of_flat_dicts_with_keys_of_no_total_order() -> None:
-    """Rows keyed by frozensets, NaN floats or plain enums hash alike in any key order, without error."""
+    """Rows keyed by frozensets, NaN floats or plain enums hash by content (key order included), without error."""
     nan = float("nan")
 
     class Side(enum.Enum):
@@ -299,7 +310,8 @@ def test_lists_of_flat_dicts_with_keys_of_no_total_order() -> None:
 
     for a, b in [(frozenset({1}), frozenset({2})), (nan, 1.5), (Side.LEFT, Side.RIGHT), ((1, "x"), (1, 2))]:
         rows = [{a: 1, b: 2}, {a: 3, b: 4}]
-        assert memo.hash_value(rows) == memo.hash_value([{b: 2, a: 1}, {b: 4, a: 3}])
+        assert memo.hash_value(rows) == memo.hash_value([{a: 1, b: 2}, {a: 3, b: 4}])
+        assert memo.hash_value(rows) != memo.hash_value([{b: 2, a: 1}, {b: 4, a: 3}])
         assert memo.hash_value(rows) != memo.hash_value([{a: 2, b: 1}, {a: 3, b: 4}])
 
 
@@ -311,15 +323,23 @@ def test_lists_of_flat_dicts_with_other_values() -> None:
             for name in (first, "y" if first == "x" else "x"):
                 setattr(self, name, x if name == "x" else y)
 
-    pairs = [
-        ({"x": 1, "y": 2}, {"y": 2, "x": 1}),  # a dict after a number or a str
+    same = [
+        ({"x": 1, "y": 2}, {"x": 1, "y": 2}),  # a dict after a number or a str
         ({"u", "v", "w"}, {"w", "v", "u"}),
-        (Point(1, 2, "x"), Point(1, 2, "y")),  # attributes set in another order
+        (Point(1, 2, "x"), Point(1, 2, "x")),
+    ]
+    other = [
+        ({"x": 1, "y": 2}, {"y": 2, "x": 1}),  # dict order counts
+        (Point(1, 2, "x"), Point(1, 2, "y")),  # so does the order of an object's __dict__
     ]
     for first in (0, "s", b"b"):
-        for a, b in pairs:
+        for a, b in same:
             assert memo.hash_value([{"id": 1, "v": first}, {"id": 2, "v": a}]) == memo.hash_value(
-                [{"id": 1, "v": first}, {"v": b, "id": 2}]
+                [{"id": 1, "v": first}, {"id": 2, "v": b}]
+            )
+        for a, b in other:
+            assert memo.hash_value([{"id": 1, "v": first}, {"id": 2, "v": a}]) != memo.hash_value(
+                [{"id": 1, "v": first}, {"id": 2, "v": b}]
             )
     with pytest.raises(memo.HashingError, match="lock"):
         memo.hash_value([{"id": 1, "v": 0}, {"id": 2, "v": threading.Lock()}])
@@ -345,11 +365,14 @@ def test_modules_hash_by_name() -> None:
     assert outer(pickle)(1) == pickle.dumps(1)
 
 
-def test_dict_key_order_cache_is_type_exact() -> None:
-    """Dicts whose key tuples compare equal across types ((0, 1) == (False, True)) never share a digest."""
-    ints = memo.hash_value({0: "a", 1: "b"})  # remembers (0, 1) as sorted
-    assert memo.hash_value({1: "b", 0: "a"}) == ints
-    bools = {memo.hash_value({True: "b", False: "a"}), memo.hash_value({False: "a", True: "b"})}
-    assert len(bools) == 1
-    assert ints not in bools
-    assert memo.hash_value({0.0: "a", 1.0: "b"}) not in {ints, *bools}
+def test_dict_keys_are_type_exact() -> None:
+    """Dicts whose keys compare equal across types ((0, 1) == (False, True) == (0.0, 1.0)) never share a digest."""
+    forms = [
+        {0: "a", 1: "b"},
+        {1: "b", 0: "a"},
+        {False: "a", True: "b"},
+        {True: "b", False: "a"},
+        {0.0: "a", 1.0: "b"},
+        {0: "a", 1.0: "b"},
+    ]
+    assert len({memo.hash_value(d) for d in forms}) == len(forms)

@@ -52,22 +52,17 @@ def strict_equal(a: Any, b: Any) -> bool:
         return struct.pack("<d", a) == struct.pack("<d", b)
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(strict_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(strict_equal(a[k], b[k]) for k in a) and _same_key_types(a, b)
+    if isinstance(a, dict):  # insertion order is content
+        return strict_equal(list(a), list(b)) and all(strict_equal(a[k], b[k]) for k in a)
     if isinstance(a, (set, frozenset)):
         return len(a) == len(b) and all(any(strict_equal(x, y) for y in b) for x in a)
     return bool(a == b)
 
 
-def _same_key_types(a: dict[Any, Any], b: dict[Any, Any]) -> bool:
-    types_b = {k: type(k) for k in b}
-    return all(types_b.get(k) is type(k) for k in a)
-
-
 def _rebuilt(v: Any) -> Any:
-    """An equal value built anew: dicts reversed in insertion order, containers copied."""
+    """An equal value built anew: containers copied, dicts in the same insertion order."""
     if isinstance(v, dict):
-        return {k: _rebuilt(v[k]) for k in reversed(list(v))}
+        return {k: _rebuilt(v[k]) for k in v}
     if isinstance(v, list):
         return [_rebuilt(x) for x in v]
     if isinstance(v, tuple):
@@ -80,8 +75,25 @@ def _rebuilt(v: Any) -> Any:
 @SETTINGS
 @given(values)
 def test_equal_values_equal_keys(v: Any) -> None:
-    """A value and an equal one rebuilt in another dict order hash alike."""
+    """A value and an equal one rebuilt anew hash alike."""
     assert memo.hash_value(v) == memo.hash_value(_rebuilt(v))
+
+
+def _reversed_dicts(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _reversed_dicts(v[k]) for k in reversed(list(v))}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_reversed_dicts(x) for x in v)
+    return v
+
+
+@SETTINGS
+@given(values)
+def test_dict_order_is_content(v: Any) -> None:
+    """A value with a dict reversed in insertion order hashes differently, unless it is strictly the same."""
+    other = _reversed_dicts(v)
+    if not strict_equal(v, other):
+        assert memo.hash_value(v) != memo.hash_value(other)
 
 
 @SETTINGS
@@ -122,7 +134,15 @@ def test_digests_identical_in_another_process_with_another_seed() -> None:
     assert pickle.loads(bytes.fromhex(out.stdout.decode().strip())) == here
 
 
-class Color(enum.StrEnum):
+if sys.version_info >= (3, 11):
+    StrEnum = enum.StrEnum
+else:  # enum.StrEnum is 3.11+: the same str-valued enum on 3.10
+
+    class StrEnum(str, enum.Enum):
+        pass
+
+
+class Color(StrEnum):
     RED = "red"
     BLUE = "blue"
 
@@ -168,9 +188,12 @@ def record_lists(draw: st.DrawFn) -> Any:
 
 @SETTINGS
 @given(record_lists())
-def test_record_lists_ignore_key_order(v: Any) -> None:
-    """A list of flat dicts hashes alike whatever each dict's key order."""
+def test_record_lists_hash_by_content(v: Any) -> None:
+    """A list of flat dicts hashes like its copy, and unlike its rows in another key order."""
     assert memo.hash_value(v) == memo.hash_value(_rebuilt(v))
+    other = _reversed_dicts(v)
+    if not strict_equal(v, other):
+        assert memo.hash_value(v) != memo.hash_value(other)
 
 
 @SETTINGS

@@ -1,0 +1,90 @@
+"""Content hashers for pandas, installed lazily on first sight of its types.
+
+Every column is hashed exactly: numpy-backed values from their buffers, nullable
+(masked) arrays from their data and mask, Arrow-backed arrays from their Arrow buffers,
+object values by their canonical forms. No ``astype(str)``, no 64-bit per-value hashes,
+and ``-0.0`` stays apart from ``0.0``. A frame's and a series' ``attrs`` count too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memo._hash_ext import array_digest, dtype_form
+from memo._hashing import canon, register_hasher
+
+
+def values_form(values: Any) -> object:
+    """Canonical form of a 1-d pandas array-like (internal)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(values, np.ndarray):
+        if values.dtype.hasobject:
+            return ("objects", canon(values.tolist(), []))
+        return ("ndarray", dtype_form(values.dtype), array_digest(values))
+    if isinstance(values, pd.Categorical):
+        codes = np.asarray(values.codes)
+        return (
+            "categorical",
+            dtype_form(codes.dtype),
+            array_digest(codes),
+            index_form(values.categories),
+            values.ordered,
+        )
+    if isinstance(values, pd.api.extensions.ExtensionArray):
+        mask = getattr(values, "_mask", None)
+        data = getattr(values, "_data", None)
+        if isinstance(mask, np.ndarray) and isinstance(data, np.ndarray):  # nullable Int64, Float64, boolean
+            if mask.any():  # what lies under NA is not content
+                data = data.copy()
+                data[mask] = 0
+            return ("masked", str(values.dtype), dtype_form(data.dtype), array_digest(data), array_digest(mask))
+        arrow = getattr(values, "_pa_array", None)
+        if arrow is not None:  # double[pyarrow], str, list columns: the Arrow buffers themselves
+            return ("arrow", str(values.dtype), canon(arrow, []))
+        backing = getattr(values, "_ndarray", None)
+        if isinstance(backing, np.ndarray):  # object, python-storage str, datetimes, periods
+            return ("backed", type(values).__name__, str(values.dtype), values_form(backing))
+    return ("reduced", canon(values, []))  # intervals, sparse, third-party arrays: their pickled state
+
+
+def index_form(index: Any) -> object:
+    """Canonical form of a pandas Index (internal)."""
+    import pandas as pd
+
+    if isinstance(index, pd.RangeIndex):
+        return ("range", index.start, index.stop, index.step, canon(index.name, []))
+    if isinstance(index, pd.MultiIndex):
+        levels = tuple(series_values(index.get_level_values(i)) for i in range(index.nlevels))
+        return ("multi", canon(list(index.names), []), levels)
+    freq = getattr(index, "freqstr", None)
+    return (type(index).__name__, str(index.dtype), canon(index.name, []), series_values(index), freq)
+
+
+def series_values(obj: Any) -> object:
+    """The dtype and values of a Series or Index (internal)."""
+    return (str(obj.dtype), values_form(obj.array))
+
+
+def _hash_series(s: Any) -> object:
+    return (canon(s.name, []), index_form(s.index), series_values(s), canon(s.attrs, []), _flags(s))
+
+
+def _hash_frame(df: Any) -> object:
+    columns = tuple(series_values(df.iloc[:, i]) for i in range(df.shape[1]))
+    return (index_form(df.columns), index_form(df.index), columns, canon(df.attrs, []), _flags(df))
+
+
+def _flags(obj: Any) -> bool:
+    return bool(obj.flags.allows_duplicate_labels)
+
+
+def install_pandas() -> None:
+    """Register the pandas hashers (internal; runs when pandas types are first hashed)."""
+    import pandas as pd
+
+    register_hasher(pd.Series, _hash_series)
+    register_hasher(pd.DataFrame, _hash_frame)
+    register_hasher(pd.Index, index_form)
+    register_hasher(pd.Categorical, values_form)
