@@ -7,6 +7,7 @@ I/O (backend calls, running the body) and call into these steps in the same orde
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import threading
 import time
@@ -214,6 +215,28 @@ class Flights:
 
 
 ABANDONED = _Abandoned
+
+# The keys whose bodies the current caller is running: per thread and per asyncio task
+# (a task starts with a copy of its creator's context, so a task a body starts and awaits
+# counts as that body). A call on one of these keys is re-entrant: it computes at once
+# instead of waiting for its own flight or its own cross-process lock.
+_computing: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("memo_computing", default=frozenset())
+
+
+def reentrant(key: str) -> bool:
+    """True when the current thread or task is already computing ``key`` (a call from its own body)."""
+    return key in _computing.get()
+
+
+def computing(key: str) -> contextvars.Token[frozenset[str]]:
+    """Mark ``key`` as being computed by the current caller until :func:`computed`."""
+    return _computing.set(_computing.get() | {key})
+
+
+def computed(token: contextvars.Token[frozenset[str]] | None) -> None:
+    """Undo :func:`computing` (nothing when ``token`` is None)."""
+    if token is not None:
+        _computing.reset(token)
 
 
 def short_repr(value: object, limit: int = 80) -> str:

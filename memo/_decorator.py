@@ -20,8 +20,11 @@ from memo._core import (
     KeyMaker,
     Policy,
     Stats,
+    computed,
+    computing,
     entry_info,
     make_entry,
+    reentrant,
 )
 from memo._identity import code_fingerprint, function_identity
 from memo._store import Store, store_for
@@ -184,7 +187,8 @@ def _sync_call(
     if entry is not MISS:
         c.stats.hit(entry.duration)
         return entry.value
-    flight, leader = c.flights.join(key) if c.opts.lock and not refresh else (None, True)
+    lead = c.opts.lock and not refresh and not reentrant(key)  # a re-entrant call computes at once
+    flight, leader = c.flights.join(key) if lead else (None, True)
     while not leader:
         from concurrent.futures import TimeoutError as FuturesTimeout  # only followers get here
 
@@ -198,7 +202,7 @@ def _sync_call(
             break
         c.stats.hit(duration)
         return value
-    xlock = None
+    xlock = token = None
     try:
         entry = store.load(key, c.policy) if flight is not None and seen != c.flights.completed else MISS
         if entry is MISS and flight is not None:
@@ -208,6 +212,7 @@ def _sync_call(
             c.stats.hit(entry.duration)
             return entry.value
         c.stats.add(misses=1)
+        token = computing(key) if flight is not None else None
         start = time.perf_counter()
         value = c.func(*args, **kwargs)
         duration = time.perf_counter() - start
@@ -222,6 +227,7 @@ def _sync_call(
             Flights.settle(flight, exc=exc)
         raise
     finally:
+        computed(token)
         _xflight.release(xlock)
         if flight is not None:
             c.flights.leave(key, flight)
@@ -237,7 +243,8 @@ async def _async_call(
     if entry is not MISS:
         c.stats.hit(entry.duration)
         return entry.value
-    flight, leader = c.flights.join(key) if c.opts.lock and not refresh else (None, True)
+    lead = c.opts.lock and not refresh and not reentrant(key)  # a re-entrant call computes at once
+    flight, leader = c.flights.join(key) if lead else (None, True)
     while not leader:
         from concurrent.futures import TimeoutError as FuturesTimeout  # only followers get here
 
@@ -251,7 +258,7 @@ async def _async_call(
             break
         c.stats.hit(duration)
         return value
-    xlock = None
+    xlock = token = None
     try:
         entry = await store.aload(key, c.policy) if flight is not None and seen != c.flights.completed else MISS
         if entry is MISS and flight is not None:
@@ -261,6 +268,7 @@ async def _async_call(
             c.stats.hit(entry.duration)
             return entry.value
         c.stats.add(misses=1)
+        token = computing(key) if flight is not None else None
         start = time.perf_counter()
         value = await c.func(*args, **kwargs)
         duration = time.perf_counter() - start
@@ -275,6 +283,7 @@ async def _async_call(
             Flights.settle(flight, exc=exc)
         raise
     finally:
+        computed(token)
         await _xflight.arelease(xlock)
         if flight is not None:
             c.flights.leave(key, flight)
