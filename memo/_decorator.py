@@ -228,9 +228,11 @@ def _sync_call(
         raise
     finally:
         computed(token)
-        _xflight.release(xlock)
-        if flight is not None:
-            c.flights.leave(key, flight)
+        try:
+            _xflight.release(xlock)
+        finally:  # even if the release is interrupted
+            if flight is not None:
+                c.flights.leave(key, flight)
 
 
 async def _async_call(
@@ -284,9 +286,11 @@ async def _async_call(
         raise
     finally:
         computed(token)
-        await _xflight.arelease(xlock)
-        if flight is not None:
-            c.flights.leave(key, flight)
+        try:
+            await _xflight.arelease(xlock)
+        finally:  # even if the release is interrupted
+            if flight is not None:
+                c.flights.leave(key, flight)
 
 
 # ---------------------------------------------------------------------------------------

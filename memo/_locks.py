@@ -93,16 +93,21 @@ class FileLock:
         import fcntl
 
         fd = self._open()
+        won = False
         try:
             if _OFD:
                 fcntl.fcntl(fd, _F_OFD_SETLK, _FLOCK.pack(_WRLCK, os.SEEK_SET, self.offset, 1, 0))
             else:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._fd = fd
+            won = True
         except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
+            pass
+        finally:
+            if not won:  # busy, or interrupted before the lock was recorded: closing frees it
+                self._fd = None
+                os.close(fd)
+        return won
 
     def release(self) -> None:
         """Unlock and close (closing alone would free it too); the lock file stays."""
@@ -209,9 +214,13 @@ class RedisLock:
 
     def try_acquire(self) -> bool:
         """Take the lease if free; the process's lease keeper extends it from then on."""
-        if not self._run("SET", self.key, self.token, "NX", "PX", self.lease_ms):
-            return False
-        _keeper.add(self)
+        try:
+            if not self._run("SET", self.key, self.token, "NX", "PX", self.lease_ms):
+                return False
+            _keeper.add(self)
+        except BaseException:  # the server may have applied the SET whose reply was lost: give it back
+            self.release()
+            raise
         return True
 
     def extend(self) -> bool:
@@ -245,8 +254,12 @@ class RedisLock:
         """Async :meth:`try_acquire`, extending the lease from a task on this loop."""
         import asyncio
 
-        if not await self._arun("SET", self.key, self.token, "NX", "PX", self.lease_ms):
-            return False
+        try:
+            if not await self._arun("SET", self.key, self.token, "NX", "PX", self.lease_ms):
+                return False
+        except BaseException:  # cancelled after the server applied the SET, maybe: give it back
+            await self.arelease()
+            raise
         self._task = asyncio.ensure_future(self._akeep_alive())
         return True
 
