@@ -168,6 +168,10 @@ class _Abandoned(Exception):
     """The leader of a flight went away (cancelled, interrupted): followers retry."""
 
 
+class _Solo(Exception):
+    """The leader's result is not for sharing (an iterator, a coroutine): followers compute their own."""
+
+
 class Flights:
     """In-process single-flight: one leader per key computes, followers wait for its outcome.
 
@@ -223,6 +227,7 @@ class Flights:
 
 
 ABANDONED = _Abandoned
+SOLO = _Solo
 
 _all_flights: weakref.WeakSet[Flights] = weakref.WeakSet()
 

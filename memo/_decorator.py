@@ -14,6 +14,7 @@ from memo import _config, _xflight
 from memo._core import (
     ABANDONED,
     MISS,
+    SOLO,
     CacheInfo,
     EntryInfo,
     Flights,
@@ -27,7 +28,8 @@ from memo._core import (
     reentrant,
 )
 from memo._identity import code_fingerprint, function_identity
-from memo._store import Store, store_for
+from memo._results import fresh
+from memo._store import OBJECT, Store, store_for
 from memo._wrapper import make_wrapper
 from memo.exceptions import ConfigurationError
 
@@ -197,8 +199,8 @@ def _sync_call(
         except ABANDONED:
             flight, leader = c.flights.join(key)
             continue
-        except (FuturesTimeout, TimeoutError):
-            flight, leader = None, True  # waited long enough: compute alone
+        except (FuturesTimeout, TimeoutError, SOLO):
+            flight, leader = None, True  # waited long enough, or not a shareable result: compute alone
             break
         c.stats.hit(duration)
         return value
@@ -216,9 +218,10 @@ def _sync_call(
         start = time.perf_counter()
         value = c.func(*args, **kwargs)
         duration = time.perf_counter() - start
+        value, keep = fresh(value, c, store.kind == OBJECT)  # used up: not kept; shared: protected
         if flight is not None:
-            Flights.settle(flight, (value, duration))
-        new = c.entry(value, duration, args, kwargs)
+            Flights.settle(flight, (value, duration), None if keep else SOLO())
+        new = c.entry(value, duration, args, kwargs) if keep else None
         if new is not None and store.save(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
         return value
@@ -255,8 +258,8 @@ async def _async_call(
         except ABANDONED:
             flight, leader = c.flights.join(key)
             continue
-        except (FuturesTimeout, TimeoutError, asyncio.TimeoutError):
-            flight, leader = None, True  # waited long enough: compute alone
+        except (FuturesTimeout, TimeoutError, asyncio.TimeoutError, SOLO):
+            flight, leader = None, True  # waited long enough, or not a shareable result: compute alone
             break
         c.stats.hit(duration)
         return value
@@ -274,9 +277,10 @@ async def _async_call(
         start = time.perf_counter()
         value = await c.func(*args, **kwargs)
         duration = time.perf_counter() - start
+        value, keep = fresh(value, c, store.kind == OBJECT)  # used up: not kept; shared: protected
         if flight is not None:
-            Flights.settle(flight, (value, duration))
-        new = c.entry(value, duration, args, kwargs)
+            Flights.settle(flight, (value, duration), None if keep else SOLO())
+        new = c.entry(value, duration, args, kwargs) if keep else None
         if new is not None and await store.asave(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
         return value
