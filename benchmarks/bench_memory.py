@@ -117,7 +117,7 @@ def frame_rows() -> list[Row]:
         cached, lru = memo.cache(body), functools.lru_cache(maxsize=None)(body)
         cached(1)
         lru(1)
-        mine, base = paired(lambda: cached(1), lambda: lru(1), N // 4, ROUNDS)  # noqa: B023
+        mine, base = paired(lambda: cached(1), lambda: lru(1), N // 4, ROUNDS)
         rows.append((label, mine, "functools.lru_cache", base, "-"))
     return rows
 
