@@ -188,3 +188,18 @@ def test_pandas_results_are_protected_on_the_memory_backend() -> None:
         hit_series = series()
         hit_series.iloc[1] = 98
         assert series().tolist() == [1, 2, 3]
+
+
+async def test_async_waiters_of_an_iterator_flight_get_their_own() -> None:
+    """Tasks that waited for an async computation whose result is an iterator compute their own."""
+
+    @memo.cache
+    async def numbers(n: int) -> Any:
+        await asyncio.sleep(0.1)
+        return iter(list(range(n)))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", memo.CacheWriteWarning)
+        results = await asyncio.gather(*(numbers(3) for _ in range(4)))
+    assert [list(r) for r in results] == [[0, 1, 2]] * 4
+    assert len({id(r) for r in results}) == 4
