@@ -214,7 +214,7 @@ def _sync_call(
             c.stats.hit(entry.duration)
             return entry.value
         c.stats.add(misses=1)
-        token = computing(key) if flight is not None else None
+        token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once
         start = time.perf_counter()
         value = c.func(*args, **kwargs)
         duration = time.perf_counter() - start
@@ -273,7 +273,7 @@ async def _async_call(
             c.stats.hit(entry.duration)
             return entry.value
         c.stats.add(misses=1)
-        token = computing(key) if flight is not None else None
+        token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once
         start = time.perf_counter()
         value = await c.func(*args, **kwargs)
         duration = time.perf_counter() - start

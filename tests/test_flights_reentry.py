@@ -7,6 +7,8 @@ on its own in-process flight or its own cross-process lock.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,8 +87,6 @@ async def test_task_spawned_by_the_body_computes_at_once() -> None:
 
 def test_other_threads_still_share_one_flight() -> None:
     """Re-entry is per caller: another thread calling the key while it computes still waits for that one run."""
-    import threading
-
     runs: list[int] = []
     started = threading.Event()
     results: list[int] = []
@@ -104,3 +104,33 @@ def test_other_threads_still_share_one_flight() -> None:
     follower.join()
     assert results == [30]
     assert runs == [3]
+
+
+_release = threading.Event()
+
+
+def test_reentry_from_a_refresh_does_not_wait_for_another_callers_flight() -> None:
+    """A body run by cache_refresh (no flight of its own) calling its key computes at once, not after lock_timeout."""
+    _release.clear()
+    calls: list[str] = []
+
+    @memo.cache
+    def value(x: int) -> int:
+        calls.append(threading.current_thread().name)
+        if threading.current_thread().name == "leader":
+            _release.wait(30)  # holds this key's flight until the refresh is done
+            return 0
+        if len(calls) == 2:
+            return value(x) + 1  # re-entry from the refresh's body
+        return 0
+
+    leader = threading.Thread(target=value, args=(1,), name="leader")
+    leader.start()
+    while not calls:
+        time.sleep(0.01)
+    try:
+        assert value.cache_refresh(1) == 1
+    finally:
+        _release.set()
+        leader.join()
+    assert calls == ["leader", "MainThread", "MainThread"]
