@@ -96,6 +96,32 @@ def async_rows() -> list[Row]:
     return [("async hit", mine, "async def + dict lookup", base, "<= 2x")]
 
 
+def frame_rows() -> list[Row]:
+    """Hits returning a small DataFrame (a shallow copy per hit) and a numpy array (a read-only view)."""
+    try:
+        import numpy as np
+        import pandas as pd
+    except ImportError:
+        return []
+    frame = pd.DataFrame({"a": np.arange(1000), "b": np.arange(1000.0)})
+    array = np.arange(1000)
+
+    def load_frame(n: int) -> Any:
+        return frame
+
+    def load_array(n: int) -> Any:
+        return array
+
+    rows: list[Row] = []
+    for label, body in (("sync hit -> DataFrame (shallow copy)", load_frame), ("sync hit -> ndarray", load_array)):
+        cached, lru = memo.cache(body), functools.lru_cache(maxsize=None)(body)
+        cached(1)
+        lru(1)
+        mine, base = paired(lambda: cached(1), lambda: lru(1), N // 4, ROUNDS)
+        rows.append((label, mine, "functools.lru_cache", base, "-"))
+    return rows
+
+
 def miss_row() -> Row:
     cached = memo.cache(f)
     counter = iter(range(10**9))
@@ -109,4 +135,4 @@ def miss_row() -> Row:
 if __name__ == "__main__":
     memo.configure(backend="memory")  # the default, whatever MEMO_BACKEND says
     print(f"Python {sys.version.split()[0]}, medians of {ROUNDS} rounds x {N} calls")
-    print(table([*sync_rows(), *async_rows(), miss_row()]))
+    print(table([*sync_rows(), *async_rows(), *frame_rows(), miss_row()]))

@@ -7,10 +7,13 @@ I/O (backend calls, running the body) and call into these steps in the same orde
 
 from __future__ import annotations
 
+import contextvars
 import itertools
+import os
 import threading
 import time
 import warnings
+import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -168,18 +171,28 @@ class _Abandoned(Exception):
     """The leader of a flight went away (cancelled, interrupted): followers retry."""
 
 
+class _Solo(Exception):
+    """The leader's result is not for sharing (an iterator, a coroutine): followers compute their own."""
+
+
 class Flights:
     """In-process single-flight: one leader per key computes, followers wait for its outcome.
 
-    No lock is held while a body runs; the table's lock only guards join/leave.
+    No lock is held while a body runs; the table's lock only guards join/leave. A forked
+    child starts with empty tables and new locks: its parent's flights are led by threads
+    the child does not have (see :func:`_reset_after_fork`).
     """
 
-    __slots__ = ("_flights", "_lock", "completed")
+    __slots__ = ("__weakref__", "_flights", "_lock", "completed")
 
     def __init__(self) -> None:
+        self._reset()
+        self.completed = 0  # flights finished so far: a leader re-reads the cache if it moved
+        _all_flights.add(self)
+
+    def _reset(self) -> None:
         self._lock = threading.Lock()
         self._flights: dict[str, Future[Any]] = {}
-        self.completed = 0  # flights finished so far: a leader re-reads the cache if it moved
 
     def join(self, key: str) -> tuple[Future[Any], bool]:
         """The flight for ``key`` and whether the caller leads it."""
@@ -217,6 +230,41 @@ class Flights:
 
 
 ABANDONED = _Abandoned
+SOLO = _Solo
+
+_all_flights: weakref.WeakSet[Flights] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    """In a forked child: forget every in-process flight (its leaders stayed in the parent)."""
+    for flights in list(_all_flights):
+        flights._reset()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+# The keys whose bodies the current caller is running: per thread and per asyncio task
+# (a task starts with a copy of its creator's context, so a task a body starts and awaits
+# counts as that body). A call on one of these keys is re-entrant: it computes at once
+# instead of waiting for its own flight or its own cross-process lock.
+_computing: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("memo_computing", default=frozenset())
+
+
+def reentrant(key: str) -> bool:
+    """True when the current thread or task is already computing ``key`` (a call from its own body)."""
+    return key in _computing.get()
+
+
+def computing(key: str) -> contextvars.Token[frozenset[str]]:
+    """Mark ``key`` as being computed by the current caller until :func:`computed`."""
+    return _computing.set(_computing.get() | {key})
+
+
+def computed(token: contextvars.Token[frozenset[str]] | None) -> None:
+    """Undo :func:`computing` (nothing when ``token`` is None)."""
+    if token is not None:
+        _computing.reset(token)
 
 
 class KeyMaker:

@@ -14,17 +14,22 @@ from memo import _config, _xflight
 from memo._core import (
     ABANDONED,
     MISS,
+    SOLO,
     CacheInfo,
     EntryInfo,
     Flights,
     KeyMaker,
     Policy,
     Stats,
+    computed,
+    computing,
     entry_info,
     make_entry,
+    reentrant,
 )
 from memo._identity import code_fingerprint, function_identity
-from memo._store import Store, store_for
+from memo._results import fresh
+from memo._store import OBJECT, Store, store_for
 from memo._wrapper import make_wrapper
 from memo.exceptions import ConfigurationError
 
@@ -184,7 +189,8 @@ def _sync_call(
     if entry is not MISS:
         c.stats.hit(entry.duration)
         return entry.value
-    flight, leader = c.flights.join(key) if c.opts.lock and not refresh else (None, True)
+    lead = c.opts.lock and not refresh and not reentrant(key)  # a re-entrant call computes at once
+    flight, leader = c.flights.join(key) if lead else (None, True)
     while not leader:
         from concurrent.futures import TimeoutError as FuturesTimeout  # only followers get here
 
@@ -193,12 +199,12 @@ def _sync_call(
         except ABANDONED:
             flight, leader = c.flights.join(key)
             continue
-        except (FuturesTimeout, TimeoutError):
-            flight, leader = None, True  # waited long enough: compute alone
+        except (FuturesTimeout, TimeoutError, SOLO):
+            flight, leader = None, True  # waited long enough, or not a shareable result: compute alone
             break
         c.stats.hit(duration)
         return value
-    xlock = None
+    xlock = token = None
     try:
         entry = store.load(key, c.policy) if flight is not None and seen != c.flights.completed else MISS
         if entry is MISS and flight is not None:
@@ -208,12 +214,14 @@ def _sync_call(
             c.stats.hit(entry.duration)
             return entry.value
         c.stats.add(misses=1)
+        token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once
         start = time.perf_counter()
         value = c.func(*args, **kwargs)
         duration = time.perf_counter() - start
+        value, keep = fresh(value, c, store.kind == OBJECT)  # used up: not kept; shared: protected
         if flight is not None:
-            Flights.settle(flight, (value, duration))
-        new = c.entry(value, duration, args, kwargs)
+            Flights.settle(flight, (value, duration), None if keep else SOLO())
+        new = c.entry(value, duration, args, kwargs) if keep else None
         if new is not None and store.save(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
         return value
@@ -222,9 +230,12 @@ def _sync_call(
             Flights.settle(flight, exc=exc)
         raise
     finally:
-        _xflight.release(xlock)
-        if flight is not None:
-            c.flights.leave(key, flight)
+        computed(token)
+        try:
+            _xflight.release(xlock)
+        finally:  # even if the release is interrupted
+            if flight is not None:
+                c.flights.leave(key, flight)
 
 
 async def _async_call(
@@ -237,7 +248,8 @@ async def _async_call(
     if entry is not MISS:
         c.stats.hit(entry.duration)
         return entry.value
-    flight, leader = c.flights.join(key) if c.opts.lock and not refresh else (None, True)
+    lead = c.opts.lock and not refresh and not reentrant(key)  # a re-entrant call computes at once
+    flight, leader = c.flights.join(key) if lead else (None, True)
     while not leader:
         from concurrent.futures import TimeoutError as FuturesTimeout  # only followers get here
 
@@ -246,12 +258,12 @@ async def _async_call(
         except ABANDONED:
             flight, leader = c.flights.join(key)
             continue
-        except (FuturesTimeout, TimeoutError, asyncio.TimeoutError):
-            flight, leader = None, True  # waited long enough: compute alone
+        except (FuturesTimeout, TimeoutError, asyncio.TimeoutError, SOLO):
+            flight, leader = None, True  # waited long enough, or not a shareable result: compute alone
             break
         c.stats.hit(duration)
         return value
-    xlock = None
+    xlock = token = None
     try:
         entry = await store.aload(key, c.policy) if flight is not None and seen != c.flights.completed else MISS
         if entry is MISS and flight is not None:
@@ -261,12 +273,14 @@ async def _async_call(
             c.stats.hit(entry.duration)
             return entry.value
         c.stats.add(misses=1)
+        token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once
         start = time.perf_counter()
         value = await c.func(*args, **kwargs)
         duration = time.perf_counter() - start
+        value, keep = fresh(value, c, store.kind == OBJECT)  # used up: not kept; shared: protected
         if flight is not None:
-            Flights.settle(flight, (value, duration))
-        new = c.entry(value, duration, args, kwargs)
+            Flights.settle(flight, (value, duration), None if keep else SOLO())
+        new = c.entry(value, duration, args, kwargs) if keep else None
         if new is not None and await store.asave(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
         return value
@@ -275,9 +289,12 @@ async def _async_call(
             Flights.settle(flight, exc=exc)
         raise
     finally:
-        await _xflight.arelease(xlock)
-        if flight is not None:
-            c.flights.leave(key, flight)
+        computed(token)
+        try:
+            await _xflight.arelease(xlock)
+        finally:  # even if the release is interrupted
+            if flight is not None:
+                c.flights.leave(key, flight)
 
 
 # ---------------------------------------------------------------------------------------

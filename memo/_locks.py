@@ -93,20 +93,27 @@ class FileLock:
         import fcntl
 
         fd = self._open()
+        won = False
         try:
             if _OFD:
                 fcntl.fcntl(fd, _F_OFD_SETLK, _FLOCK.pack(_WRLCK, os.SEEK_SET, self.offset, 1, 0))
             else:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._fd = fd
+            won = True
+            _held.add(self)
         except OSError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
+            pass
+        finally:
+            if not won:  # busy, or interrupted before the lock was recorded: closing frees it
+                self._fd = None
+                os.close(fd)
+        return won
 
     def release(self) -> None:
         """Unlock and close (closing alone would free it too); the lock file stays."""
         fd, self._fd = self._fd, None
+        _held.discard(self)
         if fd is not None:
             import fcntl
 
@@ -116,6 +123,13 @@ class FileLock:
                 else:
                     fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def forget(self) -> None:
+        """In a forked child: close the inherited descriptor without unlocking (the parent's lock stays)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # the lock lives while any descriptor of its open file does: the parent's
 
     async def atry_acquire(self) -> bool:
         """Non-blocking, so it runs inline."""
@@ -191,6 +205,21 @@ class _Keeper:
 
 _keeper = _Keeper()
 
+# Locks this process holds (taken, not yet released). A forked child inherits them but not
+# the computations behind them: it forgets them (closes its copy of a file lock's
+# descriptor, never deletes a lease), so the parent's release, or its death, frees them.
+_held: set[FileLock | RedisLock] = set()
+
+
+def _forget_held() -> None:
+    for lock in list(_held):
+        lock.forget()
+    _held.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_held)
+
 
 class RedisLock:
     """``SET key token NX PX lease``; extended while held, released only by its owner.
@@ -209,9 +238,14 @@ class RedisLock:
 
     def try_acquire(self) -> bool:
         """Take the lease if free; the process's lease keeper extends it from then on."""
-        if not self._run("SET", self.key, self.token, "NX", "PX", self.lease_ms):
-            return False
-        _keeper.add(self)
+        try:
+            if not self._run("SET", self.key, self.token, "NX", "PX", self.lease_ms):
+                return False
+            _held.add(self)
+            _keeper.add(self)
+        except BaseException:  # the server may have applied the SET whose reply was lost: give it back
+            self.release()
+            raise
         return True
 
     def extend(self) -> bool:
@@ -223,19 +257,28 @@ class RedisLock:
 
     def release_command(self) -> tuple[Any, ...]:
         """The command that deletes the lease if it is still ours (to pipeline with a store)."""
+        if self._done:  # released already, or inherited by a forked child: the lease is not ours to delete
+            return ("EVAL", "return 0", 0)
         return ("EVAL", _RELEASE, 1, self.key, self.token)
 
     def released(self) -> None:
         """Record that :meth:`release_command` ran: stop extending; release becomes a no-op."""
         self._done = True
+        _held.discard(self)
         _keeper.discard(self)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
 
+    def forget(self) -> None:
+        """In a forked child: the parent holds this lease; never extend or delete it from here."""
+        self._done = True
+        self._task = None
+
     def release(self) -> None:
         """Stop extending and delete the lease if it is still ours."""
         _keeper.discard(self)
+        _held.discard(self)
         if self._done:
             return
         with contextlib.suppress(Exception):
@@ -245,8 +288,13 @@ class RedisLock:
         """Async :meth:`try_acquire`, extending the lease from a task on this loop."""
         import asyncio
 
-        if not await self._arun("SET", self.key, self.token, "NX", "PX", self.lease_ms):
-            return False
+        try:
+            if not await self._arun("SET", self.key, self.token, "NX", "PX", self.lease_ms):
+                return False
+            _held.add(self)
+        except BaseException:  # cancelled after the server applied the SET, maybe: give it back
+            await self.arelease()
+            raise
         self._task = asyncio.ensure_future(self._akeep_alive())
         return True
 
@@ -266,6 +314,7 @@ class RedisLock:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
+        _held.discard(self)
         if self._done:
             return
         with contextlib.suppress(Exception):

@@ -21,6 +21,7 @@ from typing import Any
 
 from memo._core import MISS, Policy, entry_from_meta
 from memo._health import breaker_for, is_transient
+from memo._results import shared_entry
 from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, read_meta, record_parts
 from memo.exceptions import BackendWarning, ConfigurationError, MemoError
 
@@ -114,7 +115,7 @@ class Store:
 
     def _save_object(self, key: str, entry: Entry, ttl: float | None, policy: Policy) -> bool:
         try:
-            self.backend.set_entry(key, entry, ttl)
+            self.backend.set_entry(key, shared_entry(entry), ttl)  # hits get this object: protect it
             return True
         except Exception as exc:
             policy.backend_failed(self.backend, "set", exc)

@@ -41,11 +41,16 @@ def acquire(store: Any, key: str, timeout: float, policy: Policy) -> tuple[Cross
             return None, entry
         time.sleep(delay)
         try:
-            if lock.try_acquire():
-                return lock, store.load(key, policy)  # the holder may have stored just before releasing
+            won = lock.try_acquire()
         except Exception as exc:
             policy.backend_failed(store.backend, "lock", exc)
             return None, MISS
+        if won:
+            try:
+                return lock, store.load(key, policy)  # the holder may have stored just before releasing
+            except BaseException:  # interrupted (or on_error="raise") before the caller has the lock
+                release(lock)
+                raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -65,11 +70,16 @@ async def aacquire(store: Any, key: str, timeout: float, policy: Policy) -> tupl
             return None, entry
         await _sleep(delay)
         try:
-            if await lock.atry_acquire():
-                return lock, await store.aload(key, policy)  # the holder may have stored just before releasing
+            won = await lock.atry_acquire()
         except Exception as exc:
             policy.backend_failed(store.backend, "lock", exc)
             return None, MISS
+        if won:
+            try:
+                return lock, await store.aload(key, policy)  # the holder may have stored just before releasing
+            except BaseException:  # cancelled (or on_error="raise") before the caller has the lock
+                await arelease(lock)
+                raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -80,7 +90,11 @@ async def _sleep(delay: float) -> None:
 
 
 def release(lock: CrossLock | None) -> None:
-    """Release a held lock (errors are swallowed: the lease or the kernel frees it anyway)."""
+    """Release a held lock (errors are swallowed: the lease or the kernel frees it anyway).
+
+    A lock's ``release`` stops whatever keeps it alive before its first wait, so even an
+    interrupt during the release leaves at most a lease that expires on its own.
+    """
     if lock is not None:
         try:
             lock.release()
