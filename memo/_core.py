@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 from memo import _config
 from memo._hashing import hash_arguments
 from memo._serialize import Entry
+from memo._watch import Watch
 from memo.exceptions import (
     BackendError,
     BackendWarning,
@@ -240,7 +241,6 @@ class KeyMaker:
     """
 
     __slots__ = (
-        "_closure_digest",
         "_fast",
         "_fast_ok",
         "_ignore",
@@ -249,22 +249,22 @@ class KeyMaker:
         "_positional",
         "_sig",
         "func",
-        "prefix",
+        "watch",
     )
 
-    def __init__(self, func: Any, prefix: str, ignore: tuple[str, ...], key_fn: Any) -> None:
+    def __init__(self, func: Any, watch: Watch, ignore: tuple[str, ...], key_fn: Any) -> None:
         self.func = func
-        self.prefix = prefix
+        self.watch = watch  # version and hidden inputs (closure, __self__, partial args), live
         import inspect  # here, not at import: it is ~10 ms of `import memo`
 
         self._sig = inspect.signature(func)
         self._ignore = frozenset(ignore)
         self._key_fn = key_fn
-        self._closure_digest: str | None = None if getattr(func, "__closure__", None) else ""
         defaults = [p.default for p in self._sig.parameters.values() if p.default is not p.empty]
         # The typed-call -> key memo is sound only when the key depends on the call alone.
         self._fast_ok = key_fn is None and all(type(d) in _DEFAULT_ATOMS for d in defaults)
         self._fast: dict[tuple[Any, ...], str] = {}
+        watch.maps.append(self._fast)
         # A plain parameter list (no *args, **kwargs or positional-only) binds without inspect.
         params = list(self._sig.parameters.values())
         plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
@@ -274,6 +274,11 @@ class KeyMaker:
     @property
     def signature(self) -> inspect.Signature:
         return self._sig
+
+    @property
+    def prefix(self) -> str:
+        """``namespace:name:version:`` for the code in place now."""
+        return self.watch.prefix
 
     @staticmethod
     def probe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -303,27 +308,16 @@ class KeyMaker:
 
     def check_ignore(self, ignore: tuple[str, ...]) -> None:
         params = self._sig.parameters
-        free = self._free_vars()
-        unknown = [n for n in ignore if n not in params and n not in free]
+        free = self.watch.free_names()
+        bound = tuple(n for n in self.watch.bound_names() if not n.startswith("<"))
+        unknown = [n for n in ignore if n not in params and n not in free and n not in bound]
         if unknown:
+            name = self.watch.target.name
             raise ConfigurationError(
-                f"ignore={ignore!r}: {self.func.__qualname__} has no parameter {', '.join(map(repr, unknown))}; "
-                f"its parameters are {', '.join(params) or '(none)'}"
+                f"ignore={ignore!r}: {name} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are {', '.join((*bound, *params)) or '(none)'}"
                 + (f" and its closure variables {', '.join(free)}" if free else "")
             )
-
-    def _free_vars(self) -> tuple[str, ...]:
-        code = getattr(self.func, "__code__", None)
-        return tuple(code.co_freevars) if code is not None and getattr(self.func, "__closure__", None) else ()
-
-    def closure_digest(self) -> str:
-        """Digest of the values the function's closure captured, hashed once (on first use)."""
-        digest = self._closure_digest
-        if digest is None:
-            cells = zip(self._free_vars(), self.func.__closure__)
-            items = [(f"{n} (closure variable)", _cell_value(c, self.func)) for n, c in cells if n not in self._ignore]
-            digest = self._closure_digest = hash_arguments(items)
-        return digest
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Bound arguments with defaults applied; TypeError like a real call when they don't fit.
@@ -351,7 +345,8 @@ class KeyMaker:
         return full.arguments
 
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        """The cache key of a call."""
+        """The cache key of a call (for the code and hidden inputs in place now)."""
+        self.watch.sync()
         probe = self.probe(args, kwargs)
         try:
             found = self._fast.get(probe)
@@ -364,13 +359,17 @@ class KeyMaker:
         return key
 
     def _digest(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """The digest part of a key; the caller has synced :attr:`watch`."""
+        items: list[tuple[str, object]]
         if self._key_fn is not None:
             self.bind(args, kwargs)  # a call that does not fit the signature fails the same way
-            return hash_arguments([("key()", self._key_fn(*args, **kwargs))])
-        arguments = self.bind(args, kwargs)
-        items: list[tuple[str, object]] = [(n, v) for n, v in arguments.items() if n not in self._ignore]
-        if self._closure_digest != "":
-            items.append(("<closure>", self.closure_digest()))
+            items = [("key()", self._key_fn(*args, **kwargs))]
+        else:
+            arguments = self.bind(args, kwargs)
+            items = [(n, v) for n, v in arguments.items() if n not in self._ignore]
+        digest = self.watch.digest
+        if digest:  # closure values read, __self__, a partial's args: hashed by the watch
+            items.append(("<state>", digest))
         return hash_arguments(items)
 
     def describe(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -381,21 +380,6 @@ class KeyMaker:
             return ""
         shown = ", ".join(f"{n}={short_repr(v, 40)}" for n, v in arguments.items() if n not in self._ignore)
         return shown if len(shown) <= 200 else shown[:197] + "..."
-
-
-class _EmptyCell:
-    """Marker for a closure cell not yet filled."""
-
-
-def _cell_value(cell: Any, func: Any) -> object:
-    try:
-        value = cell.cell_contents
-    except ValueError:
-        return _EmptyCell
-    wrapped = getattr(value, "__wrapped__", None)
-    if value is func or wrapped is func:
-        return _EmptyCell  # a recursive nested function refers to itself
-    return value
 
 
 def make_entry(value: Any, duration: float, name: str, args: str, version: str, ttl: float | None) -> Entry:

@@ -32,12 +32,15 @@ __all__ = ["make_wrapper"]
 # is served inline: one lookup of the typed call in the function's slot map, then the
 # slot's own checks (still held by the backend, owned by this call's backend, not
 # expired) and the counters. Everything else goes through ``_enter`` and the drivers.
+# ``{sync}`` first keeps the key's version and hidden inputs live (see ``_watch``): for a
+# plain function it is one identity check of ``__code__``; with a closure, a bound
+# ``__self__`` or a partial's args, a call of ``Watch.sync``.
 _WRAPPER = """
 def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo_enter, _memo_call,
                _memo_monotonic, _memo_next, _memo_hits, _memo_stats, _memo_backend, _memo_type, _memo_KeyError,
-               _memo_Exception{defaults}):
+               _memo_Exception, _memo_w, _memo_src{defaults}):
     {async_}def _memo_wrapper({sig}):
-        if _memo_state.enabled:
+        if _memo_state.enabled:{sync}
             _memo_typed = {probe}
             try:
                 _memo_slot = _memo_slots[_memo_typed]
@@ -96,7 +99,7 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
         key = None
     remembered = key is not None
     if key is None:
-        key = c.keys.prefix + c.keys._digest(args, kwargs)
+        key = c.keys.watch.prefix + c.keys._digest(args, kwargs)
         c.keys.remember(fast, typed, (*args, *kwargs.values()), key)
     store = c.store()
     backend = store.backend
@@ -166,7 +169,16 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         c.fast = c.keys._fast  # the same typed tuples KeyMaker.key makes: they can share the map
     else:
         parts, defaults = found
+    watch = c.keys.watch
+    owners = watch.target.owners
+    if watch.has_inputs or len(owners) > 1:
+        sync = "\n            _memo_w.sync()"
+    elif owners and watch.pinned is None:
+        sync = "\n            if _memo_src.__code__ is not _memo_w.code:\n                _memo_w.sync()"
+    else:  # pinned version (or C code) and no hidden inputs: nothing besides the arguments can change
+        sync = ""
     source = _WRAPPER.format(
+        sync=sync,
         async_="async " if is_async else "",
         await_="await " if is_async else "",
         defaults="".join(f", {name}" for name in defaults),
@@ -194,6 +206,8 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         type,
         KeyError,
         Exception,
+        watch,
+        owners[0] if owners else None,
         *defaults.values(),
     )
     own = wrapper.__code__
