@@ -37,6 +37,7 @@ _DEFAULT_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
 _NO_DEFAULT: Any = type("NoDefault", (), {})()
 _FAST_MAX = 4096  # remembered calls per function; the map is emptied when full
 _FAST_ATOM_LEN = 512  # longest str/bytes argument remembered
+_KEPT_FOLD = 4096  # the most memory slots a wrapper keeps (see Stats.keep)
 
 
 class CacheInfo(NamedTuple):
@@ -79,13 +80,21 @@ class Stats:
     the other counters change off the hot path and take a lock. ``time_saved`` is added
     without a lock to keep hits cheap, so two threads hitting in the same instant can
     rarely drop one hit's duration from it.
+
+    Hits served inline by a compiled wrapper count on a counter of their own per kept
+    memory slot (:meth:`keep`), paired with that entry's duration: the inline hit is one
+    ``next()``, and hits and ``time_saved`` are summed when read. The newest
+    ``2 * _KEPT_FOLD`` counters stay live (the wrapper's slot map holds at most
+    ``_KEPT_FOLD``); older ones are folded into the totals.
     """
 
-    __slots__ = ("_hits", "errors", "lock", "misses", "stores", "time_saved")
+    __slots__ = ("_folded", "_hits", "errors", "kept", "lock", "misses", "stores", "time_saved")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self._hits = itertools.count()
+        self._folded = 0  # hits of folded kept counters
+        self.kept: list[tuple[itertools.count[int], float]] = []
         self.misses = self.errors = self.stores = 0
         self.time_saved = 0.0
 
@@ -93,10 +102,25 @@ class Stats:
         next(self._hits)
         self.time_saved += duration
 
+    def keep(self, duration: float) -> itertools.count[int]:
+        """A new hit counter for a kept slot whose entry took ``duration`` to compute."""
+        counter = itertools.count()
+        with self.lock:
+            kept = self.kept
+            if len(kept) >= 3 * _KEPT_FOLD:
+                for old, took in kept[:_KEPT_FOLD]:
+                    n = _count(old)
+                    self._folded += n
+                    self.time_saved += n * took
+                del kept[:_KEPT_FOLD]
+            kept.append((counter, duration))
+        return counter
+
     @property
     def hits(self) -> int:
-        """Hits so far (reads the counter without advancing it)."""
-        return int(repr(self._hits)[6:-1])  # "count(N)"
+        """Hits so far (reads the counters without advancing them)."""
+        with self.lock:
+            return _count(self._hits) + self._folded + sum(_count(c) for c, _ in self.kept)
 
     def add(self, misses: int = 0, errors: int = 0, stores: int = 0) -> None:
         with self.lock:
@@ -105,8 +129,14 @@ class Stats:
             self.stores += stores
 
     def info(self) -> CacheInfo:
+        hits = self.hits
         with self.lock:
-            return CacheInfo(self.hits, self.misses, self.errors, self.stores, self.time_saved)
+            saved = self.time_saved + sum(_count(c) * took for c, took in self.kept)
+            return CacheInfo(hits, self.misses, self.errors, self.stores, saved)
+
+
+def _count(counter: itertools.count[int]) -> int:
+    return int(repr(counter)[6:-1])  # "count(N)": read without advancing
 
 
 _last_warned: dict[int, float] = {}

@@ -79,6 +79,7 @@ class Watch:
         "_labels",
         "_snap",
         "base",
+        "cells",
         "code",
         "digest",
         "ignore",
@@ -95,6 +96,7 @@ class Watch:
         self.pinned = pinned
         self.ignore = ignore
         self.maps: list[dict[Any, Any]] = []  # emptied whenever the key of a call may change
+        self.cells: list[Any] = []  # closure cells of compiled wrappers holding the code they compare with
         self.code: Any = _UNSET
         self.version = self.prefix = ""
         self.digest = ""
@@ -126,6 +128,8 @@ class Watch:
     def _recode(self, code: Any) -> None:
         """Take the version and the closure names read from the code now in place."""
         self.code = code
+        for cell in self.cells:
+            cell.cell_contents = code
         self.version = self.pinned or target_version(self.target)
         self.prefix = f"{self.base}{self.version}:"
         inputs: list[tuple[str, Any]] = [(label, get) for label, get in self.target.bound if label not in self.ignore]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from memo import _config
-from memo._core import MISS, KeyMaker
+from memo._core import _KEPT_FOLD, MISS, KeyMaker
 from memo._store import Store
 from memo.backends.memory import MemoryBackend
 
@@ -37,21 +37,21 @@ __all__ = ["make_wrapper"]
 # ``__self__`` or a partial's args, a call of ``Watch.sync``.
 _WRAPPER = """
 def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo_enter, _memo_call,
-               _memo_monotonic, _memo_next, _memo_hits, _memo_stats, _memo_backend, _memo_type, _memo_KeyError,
-               _memo_Exception, _memo_w, _memo_src{defaults}):
+               _memo_monotonic, _memo_next, _memo_backend, _memo_type, _memo_KeyError,
+               _memo_Exception, _memo_w, _memo_src, _memo_code{defaults}):
     {async_}def _memo_wrapper({sig}):
         if _memo_state.enabled:{sync}
             _memo_typed = {probe}
             try:
-                _memo_slot = _memo_slots[_memo_typed]
+                _memo_kept = _memo_slots[_memo_typed]
             except _memo_Exception:  # not seen yet, or an unhashable argument
-                _memo_slot = None
-            if _memo_slot is not None:
-                _memo_entry = _memo_slot.item  # its Entry, or None once the backend dropped it
+                _memo_kept = None
+            if _memo_kept is not None:
+                _memo_slot, _memo_entry, _memo_count = _memo_kept  # the slot, the entry it held, its hit counter
                 _memo_owner = _memo_slot.owner
                 _memo_expires = _memo_slot.expires
                 if (
-                    _memo_entry is not None
+                    _memo_slot.item is _memo_entry  # None once the backend dropped it, another entry once replaced
                     and _memo_owner is {backend}
                     and (_memo_expires is None or _memo_expires > _memo_monotonic())
                 ):
@@ -60,8 +60,7 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
                             _memo_owner._data.move_to_end(_memo_slot.key)
                         except _memo_KeyError:  # evicted meanwhile: the entry is still valid to return
                             pass
-                    _memo_next(_memo_hits)  # Stats.hit, inlined
-                    _memo_stats.time_saved += _memo_entry.duration
+                    _memo_next(_memo_count)  # Stats.keep: this slot's hits, summed when read
                     return _memo_entry.value
             _memo_args = {args}
             _memo_kwargs = {kwargs}
@@ -73,7 +72,7 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
     return _memo_wrapper
 """
 
-_SLOTS_MAX = 4096
+_SLOTS_MAX = _KEPT_FOLD  # Stats folds kept hit counters past twice this many
 _compiled: dict[str, types.CodeType] = {}  # wrapper source -> its code, shared by functions of one shape
 
 _GENERIC = {
@@ -108,14 +107,15 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
     entry = store.load(key, c.policy)
     if entry is MISS:
         return key, store, None
-    c.stats.hit(entry.duration)
+    took: float = entry.duration
+    c.stats.hit(took)
     slot = backend._data.get(key)
     if remembered and slot is not None and slot.item is entry:
         slots = c.slots
         if c.slots_owner is not backend or len(slots) >= _SLOTS_MAX:
             slots.clear()
             c.slots_owner = backend
-        slots[typed] = slot
+        slots[typed] = (slot, entry, c.stats.keep(took))
     return key, store, entry
 
 
@@ -174,7 +174,7 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
     if watch.has_inputs or len(owners) > 1:
         sync = "\n            _memo_w.sync()"
     elif owners and watch.pinned is None:
-        sync = "\n            if _memo_src.__code__ is not _memo_w.code:\n                _memo_w.sync()"
+        sync = "\n            if _memo_src.__code__ is not _memo_code:\n                _memo_w.sync()"
     else:  # pinned version (or C code) and no hidden inputs: nothing besides the arguments can change
         sync = ""
     source = _WRAPPER.format(
@@ -200,14 +200,13 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         call,
         time.monotonic,
         next,
-        c.stats._hits,
-        c.stats,
         c.opts.backend,
         type,
         KeyError,
         Exception,
         watch,
         owners[0] if owners else None,
+        watch.code,
         *defaults.values(),
     )
     own = wrapper.__code__
@@ -215,4 +214,6 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
     if sys.version_info >= (3, 11):
         own = own.replace(co_qualname=getattr(func, "__qualname__", own.co_name))
     wrapper.__code__ = own
+    if "_memo_code" in own.co_freevars:  # the code the inline check compares with, reset by Watch on a change
+        watch.cells.append(wrapper.__closure__[own.co_freevars.index("_memo_code")])
     return functools.wraps(func)(wrapper)
