@@ -327,3 +327,14 @@ def test_cache_above_classmethod() -> None:
     assert Base().make(3) == 6
     assert Sub.make(3) == 15
     assert Base.make.cache_info().hits == 1
+
+
+def test_bound_c_method_hashes_its_object() -> None:
+    """memo.cache({...}.get) follows the dict it is bound to; two dicts never share."""
+    table = {"a": 1}
+    get = memo.cache(table.get)
+    other = memo.cache({"a": 5}.get)
+    assert get("a") == 1
+    assert other("a") == 5
+    table["a"] = 2
+    assert get("a") == 2
