@@ -27,7 +27,8 @@ __all__ = ["Watch"]
 _STABLE: frozenset[type] = frozenset(
     {int, float, str, bytes, bool, complex, type(None), types.ModuleType, types.BuiltinFunctionType}
 )
-_UNSET: Any = object()
+UNSET: Any = object()  # matches nothing: a wrapper comparing with it always syncs
+_UNSET = UNSET
 _busy = threading.local()  # ids of watches being hashed on this thread (cached functions closing over each other)
 
 
@@ -58,24 +59,22 @@ def _input(value: object) -> object:
     return value
 
 
-def _cell_getter(cell: Any, func: Any) -> Any:
-    def get() -> object:
-        try:
-            value = cell.cell_contents
-        except ValueError:
-            return _EmptyCell
-        if value is func or getattr(value, "__wrapped__", None) is func:
-            return _EmptyCell  # a recursive nested function refers to itself
-        return value
+_CONTENTS = operator.attrgetter("cell_contents")
 
-    return get
+
+def _contents(cell: Any) -> object:
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _EmptyCell
 
 
 class Watch:
     """Version and hidden-input digest of one cached callable, kept in step with its live code."""
 
     __slots__ = (
-        "_inputs",
+        "_cells",
+        "_getters",
         "_labels",
         "_snap",
         "base",
@@ -86,6 +85,7 @@ class Watch:
         "maps",
         "pinned",
         "prefix",
+        "snaps",
         "target",
         "version",
     )
@@ -97,10 +97,12 @@ class Watch:
         self.ignore = ignore
         self.maps: list[dict[Any, Any]] = []  # emptied whenever the key of a call may change
         self.cells: list[Any] = []  # closure cells of compiled wrappers holding the code they compare with
+        self.snaps: list[list[Any]] = []  # per wrapper, cells holding what each closure cell held at the last sync
         self.code: Any = _UNSET
         self.version = self.prefix = ""
         self.digest = ""
-        self._inputs: tuple[Any, ...] = ()
+        self._cells: tuple[Any, ...] = ()  # closure cells of the names the body reads
+        self._getters: tuple[Any, ...] = ()  # bound inputs: __self__, a partial's args and keywords
         self._labels: tuple[str, ...] = ()
         self._snap: tuple[object, ...] | None = None
         self._recode(self._codes())
@@ -132,16 +134,16 @@ class Watch:
             cell.cell_contents = code
         self.version = self.pinned or target_version(self.target)
         self.prefix = f"{self.base}{self.version}:"
-        inputs: list[tuple[str, Any]] = [(label, get) for label, get in self.target.bound if label not in self.ignore]
+        cells: list[tuple[str, Any]] = []
         func = self.target.closure
         names = self.free_names()
         if names:
             read = reads_of(func.__code__).free_inputs()
-            for name, cell in zip(names, func.__closure__):
-                if name in read and name not in self.ignore:
-                    inputs.append((name, _cell_getter(cell, func)))
-        self._labels = tuple(label for label, _ in inputs)
-        self._inputs = tuple(get for _, get in inputs)
+            cells = [(n, c) for n, c in zip(names, func.__closure__) if n in read and n not in self.ignore]
+        bound = [(label, get) for label, get in self.target.bound if label not in self.ignore]
+        self._cells = tuple(cell for _, cell in cells)
+        self._getters = tuple(get for _, get in bound)
+        self._labels = tuple(name for name, _ in cells) + tuple(label for label, _ in bound)
         self._snap = None
         self.digest = ""
         self.clear()
@@ -152,13 +154,45 @@ class Watch:
 
     def sync(self) -> None:
         """Bring version and input digest up to date with the live code and values."""
-        code = self._codes()
-        if code is not self.code and (type(code) is not tuple or code != self.code):
-            self._recode(code)
-        getters = self._inputs
-        if not getters:
+        self._sync()
+        if self.snaps:
+            self.publish()
+
+    def publish(self) -> None:
+        """Tell the compiled wrappers what each closure cell holds now (they skip ``sync`` while unchanged).
+
+        While an input is not immutable, a value that never matches goes out instead, so
+        every call syncs (and hashes it).
+        """
+        cells = self.target.closure.__closure__
+        snap = self._snap
+        if snap is None:
+            values = [_UNSET] * len(cells)
+        else:
+            hashed = dict(zip(map(id, self._cells), snap))
+            values = [hashed[id(c)] if id(c) in hashed else _contents(c) for c in cells]
+        for holders in self.snaps:
+            for holder, value in zip(holders, values):
+                holder.cell_contents = value
+
+    def _sync(self) -> None:
+        owners = self.target.owners
+        if len(owners) == 1:
+            if owners[0].__code__ is not self.code:
+                self._recode(owners[0].__code__)
+        elif owners:
+            codes = tuple(o.__code__ for o in owners)
+            if codes != self.code:
+                self._recode(codes)
+        cells, getters = self._cells, self._getters
+        if not cells and not getters:
             return
-        values = tuple(get() for get in getters)
+        try:
+            values = tuple(map(_CONTENTS, cells))
+        except ValueError:  # a cell not filled (yet)
+            values = tuple(map(_contents, cells))
+        if getters:
+            values += tuple([get() for get in getters])
         snap = self._snap
         if snap is not None and all(map(operator.is_, snap, values)):
             return
@@ -166,7 +200,15 @@ class Watch:
         if digest != self.digest:
             self.digest = digest
             self.clear()
-        self._snap = values if all(map(_stable, values)) else None
+        self._snap = values if all(map(self._stable, values)) else None
+
+    def _itself(self, value: object) -> bool:
+        """Whether ``value`` is the function itself (a recursive nested function, or its cached wrapper)."""
+        func = self.target.closure
+        return value is func or (type(value) is types.FunctionType and getattr(value, "__wrapped__", None) is func)
+
+    def _stable(self, value: object) -> bool:
+        return _stable(value) or self._itself(value)
 
     def state(self) -> str:
         """Version and input digest, current (what a cached function counts for as a value)."""
@@ -183,7 +225,7 @@ class Watch:
 
     def _hash(self, values: tuple[object, ...]) -> str:
         closure = set(self.free_names())
-        items = [(label, _input(value)) for label, value in zip(self._labels, values)]
+        items = [(n, _EmptyCell if self._itself(v) else _input(v)) for n, v in zip(self._labels, values)]
         try:
             return hash_arguments(items)
         except HashingError as exc:

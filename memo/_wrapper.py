@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from memo import _config
 from memo._core import _KEPT_FOLD, MISS, KeyMaker
 from memo._store import Store
+from memo._watch import UNSET as _UNSET
 from memo.backends.memory import MemoryBackend
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ __all__ = ["make_wrapper"]
 _WRAPPER = """
 def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo_enter, _memo_call,
                _memo_monotonic, _memo_next, _memo_backend, _memo_type, _memo_KeyError,
-               _memo_Exception, _memo_w, _memo_src, _memo_code{defaults}):
+               _memo_Exception, _memo_w, _memo_src, _memo_code{cells}{defaults}):
     {async_}def _memo_wrapper({sig}):
         if _memo_state.enabled:{sync}
             _memo_typed = {probe}
@@ -171,7 +172,22 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         parts, defaults = found
     watch = c.keys.watch
     owners = watch.target.owners
-    if watch.has_inputs or len(owners) > 1:
+    closure = getattr(watch.target.closure, "__closure__", None) or ()
+    inline = not watch.target.bound and len(owners) == 1 and watch.target.closure is owners[0] and len(closure) <= 8
+    cells = ""
+    if closure and inline:  # one `is` per closure cell; Watch.sync only when one was rebound
+        cells = "".join(f", _memo_k{i}, _memo_s{i}" for i in range(len(closure))) + ", _memo_ValueError"
+        test = " or ".join(
+            [
+                "_memo_src.__code__ is not _memo_code",
+                *(f"_memo_k{i}.cell_contents is not _memo_s{i}" for i in range(len(closure))),
+            ]
+        )
+        sync = (
+            f"\n            try:\n                if {test}:\n                    _memo_w.sync()"
+            "\n            except _memo_ValueError:  # a closure cell not filled\n                _memo_w.sync()"
+        )
+    elif watch.has_inputs or len(owners) > 1:
         sync = "\n            _memo_w.sync()"
     elif owners and watch.pinned is None:
         sync = "\n            if _memo_src.__code__ is not _memo_code:\n                _memo_w.sync()"
@@ -179,6 +195,7 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         sync = ""
     source = _WRAPPER.format(
         sync=sync,
+        cells=cells,
         async_="async " if is_async else "",
         await_="await " if is_async else "",
         defaults="".join(f", {name}" for name in defaults),
@@ -207,6 +224,7 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         watch,
         owners[0] if owners else None,
         watch.code,
+        *([x for cell in closure for x in (cell, _UNSET)] + [ValueError] if cells else []),
         *defaults.values(),
     )
     own = wrapper.__code__
@@ -216,4 +234,7 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
     wrapper.__code__ = own
     if "_memo_code" in own.co_freevars:  # the code the inline check compares with, reset by Watch on a change
         watch.cells.append(wrapper.__closure__[own.co_freevars.index("_memo_code")])
+    if cells:
+        watch.snaps.append([wrapper.__closure__[own.co_freevars.index(f"_memo_s{i}")] for i in range(len(closure))])
+        watch.publish()
     return functools.wraps(func)(wrapper)

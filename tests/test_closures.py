@@ -195,3 +195,47 @@ def test_cached_callee_code_change_recomputes_the_caller(is_async: bool) -> None
     source = "def make(step):\n    ADEF load(x):\n        return x + step + 1000\n    return load\n"
     inner.__code__ = build(is_async, source)["make"](0).__code__
     assert run(total, 2) == 10030
+
+
+@drivers
+def test_emptied_closure_cell(is_async: bool) -> None:
+    """A read closure variable deleted in the enclosing scope (an empty cell) is an input like any other."""
+    source = """
+def outer():
+    later = 5
+
+    @memo.cache
+    ADEF f(x):
+        return later if x else 0
+
+    def forget():
+        nonlocal later
+        del later
+
+    return f, forget
+"""
+    f, forget = build(is_async, source)["outer"]()
+    assert run(f, 1) == 5
+    assert run(f, 0) == 0
+    forget()
+    assert run(f, 0) == 0
+    assert run(f, 0) == 0
+    assert f.cache_info().hits == 1
+    with pytest.raises(NameError):
+        run(f, 1)
+
+
+@drivers
+def test_recursive_nested_cached_function(is_async: bool) -> None:
+    """A nested cached function that calls itself through its closure hits, and is not its own input."""
+    source = """
+def outer():
+    @memo.cache
+    ADEF fib(n):
+        return n if n < 2 else (AWAIT fib(n - 1)) + (AWAIT fib(n - 2))
+    return fib
+"""
+    fib = build(is_async, source.replace("AWAIT ", "await " if is_async else ""))["outer"]()
+    assert run(fib, 15) == 610
+    assert run(fib, 15) == 610
+    assert fib.cache_info().misses == 16
