@@ -138,11 +138,8 @@ class _Cached:
         try:
             watch.sync()
         except HashingError as exc:  # a partial's args are its identity: refused now, not at the first call
-            if any(label.startswith("<partial") for label, _ in target.bound):
-                raise ConfigurationError(
-                    f"@memo.cache cannot identify {func!r}: {exc} Cache the underlying function and pass "
-                    "that value as an argument (in ignore=) instead of binding it in the partial."
-                ) from None
+            if "functools.partial" in str(exc):
+                raise ConfigurationError(f"@memo.cache cannot identify {func!r}: {exc}") from None
         self.stats = Stats()
         self.policy = Policy(self.name, opts.on_error, self.stats)
         self.flights = Flights()

@@ -231,6 +231,14 @@ class Watch:
         except HashingError as exc:
             text = str(exc)
             for label in self._labels:
+                if label.startswith("<") and repr(label) in text:  # a partial's args: not something to ignore
+                    why = text.partition(": ")[2].split(" memo keys calls", 1)[0].split("ignore=", 1)[0]
+                    raise HashingError(
+                        f"cannot hash the {label[1:-1]} bound in {self.target.name}: {why.rstrip(' ,;')} "
+                        "A functools.partial is identified by what it binds: cache the underlying function and "
+                        "pass that value as an argument instead (leaving it out with ignore= if it is state)."
+                    ) from None
+            for label in self._labels:
                 if label in closure:
                     text = text.replace(f"argument {label!r}", f"closure variable {label!r}", 1)
             raise HashingError(text) from None
