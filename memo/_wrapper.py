@@ -48,9 +48,8 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
             except _memo_Exception:  # not seen yet, or an unhashable argument
                 _memo_kept = None
             if _memo_kept is not None:
-                _memo_slot, _memo_entry, _memo_count = _memo_kept  # the slot, the entry it held, its hit counter
-                _memo_owner = _memo_slot.owner
-                _memo_expires = _memo_slot.expires
+                # the slot, the entry it held, its hit counter, and the slot's fixed owner and expiry
+                _memo_slot, _memo_entry, _memo_count, _memo_owner, _memo_expires = _memo_kept
                 if (
                     _memo_slot.item is _memo_entry  # None once the backend dropped it, another entry once replaced
                     and _memo_owner is {backend}
@@ -116,7 +115,7 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
         if c.slots_owner is not backend or len(slots) >= _SLOTS_MAX:
             slots.clear()
             c.slots_owner = backend
-        slots[typed] = (slot, entry, c.stats.keep(took))
+        slots[typed] = (slot, entry, c.stats.keep(took), slot.owner, slot.expires)
     return key, store, entry
 
 
