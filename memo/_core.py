@@ -24,6 +24,7 @@ from memo import _config
 from memo._hashing import hash_arguments
 from memo._serialize import Entry
 from memo._summary import short_repr
+from memo._watch import Watch
 from memo.exceptions import (
     BackendError,
     BackendWarning,
@@ -42,6 +43,7 @@ _FAST_MAX = 4096  # remembered calls per function; the map is emptied when full
 _FAST_ATOM_LEN = 512  # longest str/bytes argument remembered
 _ARG_MAX = 60  # characters shown per argument in entry metadata
 _DESCRIBE_MAX = 200  # characters shown for all arguments
+_KEPT_FOLD = 4096  # the most memory slots a wrapper keeps (see Stats.keep)
 
 
 class CacheInfo(NamedTuple):
@@ -84,13 +86,21 @@ class Stats:
     the other counters change off the hot path and take a lock. ``time_saved`` is added
     without a lock to keep hits cheap, so two threads hitting in the same instant can
     rarely drop one hit's duration from it.
+
+    Hits served inline by a compiled wrapper count on a counter of their own per kept
+    memory slot (:meth:`keep`), paired with that entry's duration: the inline hit is one
+    ``next()``, and hits and ``time_saved`` are summed when read. The newest
+    ``2 * _KEPT_FOLD`` counters stay live (the wrapper's slot map holds at most
+    ``_KEPT_FOLD``); older ones are folded into the totals.
     """
 
-    __slots__ = ("_hits", "errors", "lock", "misses", "stores", "time_saved")
+    __slots__ = ("_folded", "_hits", "errors", "kept", "lock", "misses", "stores", "time_saved")
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self._hits = itertools.count()
+        self._folded = 0  # hits of folded kept counters
+        self.kept: list[tuple[itertools.count[int], float]] = []
         self.misses = self.errors = self.stores = 0
         self.time_saved = 0.0
 
@@ -98,10 +108,25 @@ class Stats:
         next(self._hits)
         self.time_saved += duration
 
+    def keep(self, duration: float) -> itertools.count[int]:
+        """A new hit counter for a kept slot whose entry took ``duration`` to compute."""
+        counter = itertools.count()
+        with self.lock:
+            kept = self.kept
+            if len(kept) >= 3 * _KEPT_FOLD:
+                for old, took in kept[:_KEPT_FOLD]:
+                    n = _count(old)
+                    self._folded += n
+                    self.time_saved += n * took
+                del kept[:_KEPT_FOLD]
+            kept.append((counter, duration))
+        return counter
+
     @property
     def hits(self) -> int:
-        """Hits so far (reads the counter without advancing it)."""
-        return int(repr(self._hits)[6:-1])  # "count(N)"
+        """Hits so far (reads the counters without advancing them)."""
+        with self.lock:
+            return _count(self._hits) + self._folded + sum(_count(c) for c, _ in self.kept)
 
     def add(self, misses: int = 0, errors: int = 0, stores: int = 0) -> None:
         with self.lock:
@@ -110,8 +135,14 @@ class Stats:
             self.stores += stores
 
     def info(self) -> CacheInfo:
+        hits = self.hits
         with self.lock:
-            return CacheInfo(self.hits, self.misses, self.errors, self.stores, self.time_saved)
+            saved = self.time_saved + sum(_count(c) * took for c, took in self.kept)
+            return CacheInfo(hits, self.misses, self.errors, self.stores, saved)
+
+
+def _count(counter: itertools.count[int]) -> int:
+    return int(repr(counter)[6:-1])  # "count(N)": read without advancing
 
 
 _last_warned: dict[int, float] = {}
@@ -282,7 +313,6 @@ class KeyMaker:
     """
 
     __slots__ = (
-        "_closure_digest",
         "_fast",
         "_fast_ok",
         "_ignore",
@@ -292,22 +322,22 @@ class KeyMaker:
         "_sig",
         "_var_kw",
         "func",
-        "prefix",
+        "watch",
     )
 
-    def __init__(self, func: Any, prefix: str, ignore: tuple[str, ...], key_fn: Any) -> None:
+    def __init__(self, func: Any, watch: Watch, ignore: tuple[str, ...], key_fn: Any) -> None:
         self.func = func
-        self.prefix = prefix
+        self.watch = watch  # version and hidden inputs (closure, __self__, partial args), live
         import inspect  # here, not at import: it is ~10 ms of `import memo`
 
         self._sig = inspect.signature(func)
         self._ignore = frozenset(ignore)
         self._key_fn = key_fn
-        self._closure_digest: str | None = None if getattr(func, "__closure__", None) else ""
         defaults = [p.default for p in self._sig.parameters.values() if p.default is not p.empty]
         # The typed-call -> key memo is sound only when the key depends on the call alone.
         self._fast_ok = key_fn is None and all(type(d) in _DEFAULT_ATOMS for d in defaults)
         self._fast: dict[tuple[Any, ...], str] = {}
+        watch.maps.append(self._fast)
         # A plain parameter list (no *args, **kwargs or positional-only) binds without inspect.
         params = list(self._sig.parameters.values())
         plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
@@ -318,6 +348,11 @@ class KeyMaker:
     @property
     def signature(self) -> inspect.Signature:
         return self._sig
+
+    @property
+    def prefix(self) -> str:
+        """``namespace:name:version:`` for the code in place now."""
+        return self.watch.prefix
 
     @staticmethod
     def probe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -347,27 +382,16 @@ class KeyMaker:
 
     def check_ignore(self, ignore: tuple[str, ...]) -> None:
         params = self._sig.parameters
-        free = self._free_vars()
-        unknown = [n for n in ignore if n not in params and n not in free]
+        free = self.watch.free_names()
+        bound = tuple(n for n in self.watch.bound_names() if not n.startswith("<"))
+        unknown = [n for n in ignore if n not in params and n not in free and n not in bound]
         if unknown:
+            name = self.watch.target.name
             raise ConfigurationError(
-                f"ignore={ignore!r}: {self.func.__qualname__} has no parameter {', '.join(map(repr, unknown))}; "
-                f"its parameters are {', '.join(params) or '(none)'}"
+                f"ignore={ignore!r}: {name} has no parameter {', '.join(map(repr, unknown))}; "
+                f"its parameters are {', '.join((*bound, *params)) or '(none)'}"
                 + (f" and its closure variables {', '.join(free)}" if free else "")
             )
-
-    def _free_vars(self) -> tuple[str, ...]:
-        code = getattr(self.func, "__code__", None)
-        return tuple(code.co_freevars) if code is not None and getattr(self.func, "__closure__", None) else ()
-
-    def closure_digest(self) -> str:
-        """Digest of the values the function's closure captured, hashed once (on first use)."""
-        digest = self._closure_digest
-        if digest is None:
-            cells = zip(self._free_vars(), self.func.__closure__)
-            items = [(f"{n} (closure variable)", _cell_value(c, self.func)) for n, c in cells if n not in self._ignore]
-            digest = self._closure_digest = hash_arguments(items)
-        return digest
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         """Bound arguments with defaults applied; TypeError like a real call when they don't fit.
@@ -395,7 +419,8 @@ class KeyMaker:
         return full.arguments
 
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        """The cache key of a call."""
+        """The cache key of a call (for the code and hidden inputs in place now)."""
+        self.watch.sync()
         probe = self.probe(args, kwargs)
         try:
             found = self._fast.get(probe)
@@ -408,16 +433,20 @@ class KeyMaker:
         return key
 
     def _digest(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        """The digest part of a key; the caller has synced :attr:`watch`."""
+        items: list[tuple[str, object]]
         if self._key_fn is not None:
             self.bind(args, kwargs)  # a call that does not fit the signature fails the same way
-            return hash_arguments([("key()", self._key_fn(*args, **kwargs))])
-        arguments = self.bind(args, kwargs)
-        var_kw = self._var_kw
-        if var_kw is not None and len(arguments.get(var_kw) or ()) > 1:  # dict order counts, **kwargs order not
-            arguments[var_kw] = dict(sorted(arguments[var_kw].items()))
-        items: list[tuple[str, object]] = [(n, v) for n, v in arguments.items() if n not in self._ignore]
-        if self._closure_digest != "":
-            items.append(("<closure>", self.closure_digest()))
+            items = [("key()", self._key_fn(*args, **kwargs))]
+        else:
+            arguments = self.bind(args, kwargs)
+            var_kw = self._var_kw
+            if var_kw is not None and len(arguments.get(var_kw) or ()) > 1:  # dict order counts, **kwargs order not
+                arguments[var_kw] = dict(sorted(arguments[var_kw].items()))
+            items = [(n, v) for n, v in arguments.items() if n not in self._ignore]
+        digest = self.watch.digest
+        if digest:  # closure values read, __self__, a partial's args: hashed by the watch
+            items.append(("<state>", digest))
         return hash_arguments(items)
 
     def describe(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -443,21 +472,6 @@ class KeyMaker:
             used += len(part) + 2
         shown = ", ".join(parts)
         return shown if len(shown) <= _DESCRIBE_MAX else shown[: _DESCRIBE_MAX - 3] + "..."
-
-
-class _EmptyCell:
-    """Marker for a closure cell not yet filled."""
-
-
-def _cell_value(cell: Any, func: Any) -> object:
-    try:
-        value = cell.cell_contents
-    except ValueError:
-        return _EmptyCell
-    wrapped = getattr(value, "__wrapped__", None)
-    if value is func or wrapped is func:
-        return _EmptyCell  # a recursive nested function refers to itself
-    return value
 
 
 def make_entry(value: Any, duration: float, name: str, args: str, version: str, ttl: float | None) -> Entry:

@@ -27,11 +27,12 @@ from memo._core import (
     make_entry,
     reentrant,
 )
-from memo._identity import code_fingerprint, function_identity
+from memo._identity import check_identifiable, resolve
 from memo._results import fresh
 from memo._store import OBJECT, Store, store_for
+from memo._watch import Watch
 from memo._wrapper import make_wrapper
-from memo.exceptions import ConfigurationError
+from memo.exceptions import ConfigurationError, HashingError
 
 __all__ = ["AsyncCachedFunction", "CachedFunction", "cache"]
 
@@ -132,11 +133,18 @@ class _Cached:
     def __init__(self, func: Callable[..., Any], opts: _Options) -> None:
         self.func = func
         self.opts = opts
-        self.name = function_identity(func)
-        self.version = opts.version or code_fingerprint(func)
+        target = resolve(func)
+        check_identifiable(func, target, opts.version)
+        self.name = target.name
         self.fn_prefix = f"{opts.namespace}:{self.name}:"
-        self.keys = KeyMaker(func, f"{self.fn_prefix}{self.version}:", opts.ignore, opts.key)
+        watch = Watch(target, self.fn_prefix, opts.version, frozenset(opts.ignore))
+        self.keys = KeyMaker(func, watch, opts.ignore, opts.key)
         self.keys.check_ignore(opts.ignore)
+        try:
+            watch.sync()
+        except HashingError as exc:  # a partial's args are its identity: refused now, not at the first call
+            if "functools.partial" in str(exc):
+                raise ConfigurationError(f"@memo.cache cannot identify {func!r}: {exc}") from None
         self.stats = Stats()
         self.policy = Policy(self.name, opts.on_error, self.stats)
         self.flights = Flights()
@@ -147,6 +155,12 @@ class _Cached:
         self.fast: dict[tuple[Any, ...], str] = {}
         self.slots: dict[tuple[Any, ...], Any] = {}
         self.slots_owner: Any = None
+        watch.maps += (self.fast, self.slots)  # emptied when the code or a hidden input changes
+
+    @property
+    def version(self) -> str:
+        """The version of the code in place now (``version=``, else the live code's fingerprint)."""
+        return self.keys.watch.version
 
     def store(self) -> Store:
         """The adapter for this call's backend (the default is looked up now, not at decoration)."""
@@ -325,6 +339,8 @@ def _check_callable(func: Any) -> None:
 def _build(func: Callable[..., Any], opts: _Options) -> Any:
     import inspect
 
+    if isinstance(func, (staticmethod, classmethod)):  # @memo.cache above @staticmethod/@classmethod
+        return type(func)(_build(func.__func__, opts))
     _check_callable(func)
     c = _Cached(func, opts)
     is_async = inspect.iscoroutinefunction(func)

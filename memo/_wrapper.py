@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from memo import _config
-from memo._core import MISS, KeyMaker
+from memo._core import _KEPT_FOLD, MISS, KeyMaker
 from memo._store import Store
+from memo._watch import UNSET as _UNSET
 from memo.backends.memory import MemoryBackend
 
 if TYPE_CHECKING:
@@ -32,23 +33,25 @@ __all__ = ["make_wrapper"]
 # is served inline: one lookup of the typed call in the function's slot map, then the
 # slot's own checks (still held by the backend, owned by this call's backend, not
 # expired) and the counters. Everything else goes through ``_enter`` and the drivers.
+# ``{sync}`` first keeps the key's version and hidden inputs live (see ``_watch``): for a
+# plain function it is one identity check of ``__code__``; with a closure, a bound
+# ``__self__`` or a partial's args, a call of ``Watch.sync``.
 _WRAPPER = """
 def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo_enter, _memo_call,
-               _memo_monotonic, _memo_next, _memo_hits, _memo_stats, _memo_backend, _memo_type, _memo_KeyError,
-               _memo_Exception{defaults}):
+               _memo_monotonic, _memo_next, _memo_backend, _memo_type, _memo_KeyError,
+               _memo_Exception, _memo_w, _memo_src, _memo_code{cells}{defaults}):
     {async_}def _memo_wrapper({sig}):
-        if _memo_state.enabled:
+        if _memo_state.enabled:{sync}
             _memo_typed = {probe}
             try:
-                _memo_slot = _memo_slots[_memo_typed]
+                _memo_kept = _memo_slots[_memo_typed]
             except _memo_Exception:  # not seen yet, or an unhashable argument
-                _memo_slot = None
-            if _memo_slot is not None:
-                _memo_entry = _memo_slot.item  # its Entry, or None once the backend dropped it
-                _memo_owner = _memo_slot.owner
-                _memo_expires = _memo_slot.expires
+                _memo_kept = None
+            if _memo_kept is not None:
+                # the slot, the entry it held, its hit counter, and the slot's fixed owner and expiry
+                _memo_slot, _memo_entry, _memo_count, _memo_owner, _memo_expires = _memo_kept
                 if (
-                    _memo_entry is not None
+                    _memo_slot.item is _memo_entry  # None once the backend dropped it, another entry once replaced
                     and _memo_owner is {backend}
                     and (_memo_expires is None or _memo_expires > _memo_monotonic())
                 ):
@@ -57,8 +60,7 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
                             _memo_owner._data.move_to_end(_memo_slot.key)
                         except _memo_KeyError:  # evicted meanwhile: the entry is still valid to return
                             pass
-                    _memo_next(_memo_hits)  # Stats.hit, inlined
-                    _memo_stats.time_saved += _memo_entry.duration
+                    _memo_next(_memo_count)  # Stats.keep: this slot's hits, summed when read
                     return _memo_entry.value
             _memo_args = {args}
             _memo_kwargs = {kwargs}
@@ -70,7 +72,7 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
     return _memo_wrapper
 """
 
-_SLOTS_MAX = 4096
+_SLOTS_MAX = _KEPT_FOLD  # Stats folds kept hit counters past twice this many
 _compiled: dict[str, types.CodeType] = {}  # wrapper source -> its code, shared by functions of one shape
 
 _GENERIC = {
@@ -96,7 +98,7 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
         key = None
     remembered = key is not None
     if key is None:
-        key = c.keys.prefix + c.keys._digest(args, kwargs)
+        key = c.keys.watch.prefix + c.keys._digest(args, kwargs)
         c.keys.remember(fast, typed, (*args, *kwargs.values()), key)
     store = c.store()
     backend = store.backend
@@ -105,14 +107,15 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
     entry = store.load(key, c.policy)
     if entry is MISS:
         return key, store, None
-    c.stats.hit(entry.duration)
+    took: float = entry.duration
+    c.stats.hit(took)
     slot = backend._data.get(key)
     if remembered and slot is not None and slot.item is entry:
         slots = c.slots
         if c.slots_owner is not backend or len(slots) >= _SLOTS_MAX:
             slots.clear()
             c.slots_owner = backend
-        slots[typed] = slot
+        slots[typed] = (slot, entry, c.stats.keep(took), slot.owner, slot.expires)
     return key, store, entry
 
 
@@ -166,7 +169,32 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         c.fast = c.keys._fast  # the same typed tuples KeyMaker.key makes: they can share the map
     else:
         parts, defaults = found
+    watch = c.keys.watch
+    owners = watch.target.owners
+    closure = getattr(watch.target.closure, "__closure__", None) or ()
+    inline = not watch.target.bound and len(owners) == 1 and watch.target.closure is owners[0] and len(closure) <= 8
+    cells = ""
+    if closure and inline:  # one `is` per closure cell; Watch.sync only when one was rebound
+        cells = "".join(f", _memo_k{i}, _memo_s{i}" for i in range(len(closure))) + ", _memo_ValueError"
+        test = " or ".join(
+            [
+                "_memo_src.__code__ is not _memo_code",
+                *(f"_memo_k{i}.cell_contents is not _memo_s{i}" for i in range(len(closure))),
+            ]
+        )
+        sync = (
+            f"\n            try:\n                if {test}:\n                    _memo_w.sync()"
+            "\n            except _memo_ValueError:  # a closure cell not filled\n                _memo_w.sync()"
+        )
+    elif watch.has_inputs or len(owners) > 1:
+        sync = "\n            _memo_w.sync()"
+    elif owners and watch.pinned is None:
+        sync = "\n            if _memo_src.__code__ is not _memo_code:\n                _memo_w.sync()"
+    else:  # pinned version (or C code) and no hidden inputs: nothing besides the arguments can change
+        sync = ""
     source = _WRAPPER.format(
+        sync=sync,
+        cells=cells,
         async_="async " if is_async else "",
         await_="await " if is_async else "",
         defaults="".join(f", {name}" for name in defaults),
@@ -188,12 +216,14 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         call,
         time.monotonic,
         next,
-        c.stats._hits,
-        c.stats,
         c.opts.backend,
         type,
         KeyError,
         Exception,
+        watch,
+        owners[0] if owners else None,
+        watch.code,
+        *([x for cell in closure for x in (cell, _UNSET)] + [ValueError] if cells else []),
         *defaults.values(),
     )
     own = wrapper.__code__
@@ -201,4 +231,9 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
     if sys.version_info >= (3, 11):
         own = own.replace(co_qualname=getattr(func, "__qualname__", own.co_name))
     wrapper.__code__ = own
+    if "_memo_code" in own.co_freevars:  # the code the inline check compares with, reset by Watch on a change
+        watch.cells.append(wrapper.__closure__[own.co_freevars.index("_memo_code")])
+    if cells:
+        watch.snaps.append([wrapper.__closure__[own.co_freevars.index(f"_memo_s{i}")] for i in range(len(closure))])
+        watch.publish()
     return functools.wraps(func)(wrapper)

@@ -430,8 +430,10 @@ def test_binding_matches_inspect(func: Any, args: tuple[Any, ...], kwargs: dict[
     import inspect
 
     from memo._core import KeyMaker
+    from memo._identity import resolve
+    from memo._watch import Watch
 
-    maker = KeyMaker(func, "p:", (), None)
+    maker = KeyMaker(func, Watch(resolve(func), "p:", None, frozenset()), (), None)
     try:
         bound = inspect.signature(func).bind(*args, **kwargs)
     except TypeError as exc:

@@ -76,6 +76,29 @@ def test_hit_count_exact_under_threads() -> None:
 
 
 @drivers
+def test_hit_counts_stay_exact_when_kept_counters_are_folded(is_async: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inline hits count per kept slot; folding old counters (past 3 x the slot cap) loses none."""
+    import memo._core
+    import memo._wrapper
+
+    monkeypatch.setattr(memo._core, "_KEPT_FOLD", 4)
+    monkeypatch.setattr(memo._wrapper, "_SLOTS_MAX", 4)
+
+    def body(x: int) -> int:
+        return x
+
+    f = both(body, is_async)
+    for x in range(30):
+        for _ in range(4):
+            assert f(x) == x
+    stats = info(f)
+    assert (stats.hits, stats.misses) == (90, 30)
+    durations = {e.args: e.duration for e in getattr(f, "cached", f).cache_entries()}
+    assert stats.time_saved == pytest.approx(3 * sum(durations.values()), rel=1e-6)
+    assert len(getattr(f, "cached", f)._memo.stats.kept) < 3 * 4  # old counters were folded
+
+
+@drivers
 def test_configure_after_warm_up_switches_backend(is_async: bool) -> None:
     """A function whose hit path is warm follows memo.configure(backend=...), there and back."""
     first_backend = memo.get_default_backend()
