@@ -24,7 +24,7 @@ import pickle
 import re
 import sys
 import types
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -293,11 +293,40 @@ def _memo_state(fn: Any) -> Any:
     return state if ok and hasattr(fn, "__wrapped__") else None
 
 
+# Methods of the builtin containers that only write (they return None, never what the
+# container holds): a bound one is a sink for results, not an input.
+_SINKS: frozenset[str] = frozenset(
+    {
+        "append",
+        "extend",
+        "insert",
+        "remove",
+        "clear",
+        "sort",
+        "reverse",
+        "update",
+        "add",
+        "discard",
+        "difference_update",
+        "intersection_update",
+        "symmetric_difference_update",
+        "appendleft",
+        "extendleft",
+        "rotate",
+    }
+)
+_SINK_OWNERS: frozenset[type] = frozenset({list, dict, set, bytearray, deque})
+
+
 def _canon_function(fn: Any, path: list[int]) -> object:
     if isinstance(fn, types.MethodType):
         return (_TFunc, "method", canon(fn.__self__, path), canon(fn.__func__, path))
     if isinstance(fn, types.BuiltinFunctionType):  # `",".join`, `d.get`, `len`: bound to __self__
         owner = fn.__self__
+        if type(owner) in _SINK_OWNERS and fn.__name__ in _SINKS:
+            # `log.append`, `seen.add`: a sink the function writes to returns None whatever the
+            # container holds, so its content is state, not input (the read/mutate rule).
+            return (_TFunc, "sink", _type_name(type(owner)), fn.__name__)
         return (_TFunc, "builtin", fn.__module__, fn.__qualname__, None if owner is None else canon(owner, path))
     state = _memo_state(fn)
     if state is not None:  # a cached function: its identity, its version and the code it wraps
@@ -311,12 +340,27 @@ def _canon_function(fn: Any, path: list[int]) -> object:
         return (_TFunc, "recursive", module, qualname, fingerprint)
     path.append(id(fn))
     try:
-        cells = tuple(_cell(c, path) for c in fn.__closure__ or ())
+        cells = _cells(fn, path)
         defaults = canon(fn.__defaults__, path)
         kwdefaults = canon(fn.__kwdefaults__, path)
     finally:
         path.pop()
     return (_TFunc, module, qualname, fingerprint, cells, defaults, kwdefaults)
+
+
+def _cells(fn: Any, path: list[int]) -> tuple[object, ...]:
+    """The closure values ``fn`` reads; names its body mutates (a log it appends to) are state, tagged only."""
+    closure = fn.__closure__
+    if not closure:
+        return ()
+    from memo._reads import reads_of
+
+    code = fn.__code__
+    mutated = reads_of(code).free_mutated
+    return tuple(
+        (_TFunc, "state", name) if name in mutated else _cell(cell, path)
+        for name, cell in zip(code.co_freevars, closure)
+    )
 
 
 def _cell(cell: Any, path: list[int]) -> object:

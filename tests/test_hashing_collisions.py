@@ -333,3 +333,29 @@ def test_pass_through_value_that_cannot_be_pickled_names_the_parameter() -> None
 
     with pytest.raises(memo.HashingError, match=r"argument 'when' of type datetime\.datetime"):
         f(datetime.datetime(2024, 1, 1, tzinfo=LockedZone()), 1)
+
+
+def test_function_value_keys_on_what_it_reads_not_the_log_it_writes() -> None:
+    """A function passed as a value keys on closure values it reads; a log it appends to is state, not input."""
+    log: list[int] = []
+    scale = {"k": 2}
+
+    def body(x: int) -> int:
+        log.append(x)
+        return x * scale["k"]
+
+    before = memo.hash_value(body)
+    log.extend([1, 2, 3])
+    assert memo.hash_value(body) == before  # the written log is not an input
+    scale["k"] = 3
+    assert memo.hash_value(body) != before  # a read value is
+
+
+def test_bound_sink_method_is_state_but_bound_reader_is_input() -> None:
+    """`log.append` keys on its owner's type only (a sink); `d.get` keys on the dict it reads."""
+    a: list[int] = []
+    b: list[int] = [1, 2]
+    assert memo.hash_value(a.append) == memo.hash_value(b.append)
+    assert memo.hash_value(a.append) != memo.hash_value(set().add)
+    assert memo.hash_value({1: 2}.get) != memo.hash_value({1: 3}.get)
+    assert memo.hash_value([1].pop) != memo.hash_value([2].pop)  # pop returns what the list holds

@@ -85,10 +85,10 @@ def test_expired_signed_record_replayed_is_a_miss(shared: Any, kind: Kind, monke
 def test_signed_record_read_without_secret_is_never_unpickled(shared: Any, kind: Kind, tmp_path: Path) -> None:
     """A record flagged signed, read without a secret, is a miss and one BackendWarning, never an unpickle."""
     marker = tmp_path / "marker"
-    results = iter([Bomb(str(marker))])
+    pending = [Bomb(str(marker))]  # mutated by the body (pop): state, not part of the key
 
     def load(x: int) -> Any:
-        return next(results, x)
+        return pending.pop() if pending else x
 
     f = kind.make(load, backend=shared)
     memo.configure(secret=b"attacker")  # a writer with some secret: the record carries the signed flag
