@@ -55,11 +55,7 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
                     and _memo_owner is {backend}
                     and (_memo_expires is None or _memo_expires > _memo_monotonic())
                 ):
-                    if _memo_owner._lru:
-                        try:
-                            _memo_owner._data.move_to_end(_memo_slot.key)
-                        except _memo_KeyError:  # evicted meanwhile: the entry is still valid to return
-                            pass
+                    _memo_slot.ref = True  # recency for a bounded backend's eviction (second chance)
                     _memo_next(_memo_count)  # Stats.keep: this slot's hits, summed when read
                     return _memo_entry.value
             _memo_args = {args}

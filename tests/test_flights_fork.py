@@ -135,10 +135,13 @@ def slow(x):
 
 threading.Thread(target=slow, args=(1,), daemon=True).start()
 started.wait(30)
+ready_r, ready_w = os.pipe()
 pid = os.fork()
 if pid == 0:
+    os.write(ready_w, b"1")  # os.fork() returned here: the at-fork hooks have run
     time.sleep(120)  # a forked worker that outlives its parent
     os._exit(0)
+os.read(ready_r, 1)
 print(pid, slow.cache_key(1), flush=True)
 time.sleep(120)
 """

@@ -20,7 +20,7 @@ class _Slot:
     again without a lookup; when the slot leaves the backend its ``item`` becomes ``None``,
     so a kept slot shows at once that it is gone (and no longer holds the value)."""
 
-    __slots__ = ("expires", "item", "key", "owner", "size")
+    __slots__ = ("expires", "item", "key", "owner", "ref", "size")
 
     def __init__(self, item: Entry | bytes, expires: float | None, size: int, owner: MemoryBackend, key: str) -> None:
         self.item: Entry | bytes | None = item
@@ -28,6 +28,7 @@ class _Slot:
         self.size = size
         self.owner = owner
         self.key = key
+        self.ref = False  # hit since eviction last passed it (second chance, see MemoryBackend._evict)
 
 
 class MemoryBackend(BaseBackend):
@@ -35,7 +36,9 @@ class MemoryBackend(BaseBackend):
 
     A hit returns the identical object that was cached (like ``functools.lru_cache``),
     so results are never pickled on this path. ``max_entries`` and ``max_bytes`` bound
-    it (least recently used entries go first). ``max_bytes`` counts what a value holds:
+    it; eviction is LRU by the second-chance (CLOCK) rule: the oldest entry goes first
+    unless it was hit since eviction last passed it, in which case it moves to the young
+    end (a hit costs one flag store, never a reorder or a lock). ``max_bytes`` counts what a value holds:
     array buffers (numpy, pandas, anything with ``nbytes``) wherever they sit, in
     containers, attributes, ``__slots__`` and dataclass fields, each object once; big
     containers are sampled and extrapolated (see ``memo.backends._sizing``)::
@@ -55,7 +58,6 @@ class MemoryBackend(BaseBackend):
         self._bytes = 0
         self._max_entries = max_entries
         self._max_bytes = max_bytes
-        self._lru = max_entries is not None or max_bytes is not None  # recency matters only with a bound
 
     @property
     def max_entries(self) -> int | None:
@@ -66,8 +68,7 @@ class MemoryBackend(BaseBackend):
     def max_entries(self, value: int | None) -> None:
         with self._lock:
             self._max_entries = value
-            self._lru = value is not None or self._max_bytes is not None
-            self._evict()
+            self._evict(None)
 
     @property
     def max_bytes(self) -> int | None:
@@ -78,8 +79,7 @@ class MemoryBackend(BaseBackend):
     def max_bytes(self, value: int | None) -> None:
         with self._lock:
             self._max_bytes = value
-            self._lru = self._max_entries is not None or value is not None
-            self._evict()
+            self._evict(None)
 
     def __repr__(self) -> str:
         return f"MemoryBackend(max_entries={self.max_entries!r}, max_bytes={self.max_bytes!r})"
@@ -87,7 +87,7 @@ class MemoryBackend(BaseBackend):
     # -- objects (memo's hot path) ---------------------------------------------------
     def get_entry(self, key: str) -> Entry | None:
         """The cached entry itself (no copy, no unpickling), or ``None``."""
-        # Lock-free read: dict.get and OrderedDict.move_to_end are single atomic operations.
+        # Lock-free read: dict.get is one atomic operation, and a hit only sets its slot's ref.
         slot = self._data.get(key)
         if slot is None:
             return None
@@ -95,11 +95,7 @@ class MemoryBackend(BaseBackend):
         if expires is not None and expires <= time.monotonic():
             self._drop_expired(key, slot)
             return None
-        if self._lru:  # without a bound nothing is ever evicted, so recency is not kept
-            try:
-                self._data.move_to_end(key)
-            except KeyError:  # evicted by another thread in between: the entry is still valid to return
-                pass
+        slot.ref = True  # recency for eviction: one attribute store, no reordering, no lock
         item = slot.item
         if isinstance(item, Entry):
             return item
@@ -200,17 +196,10 @@ class MemoryBackend(BaseBackend):
     def _snapshot(self) -> list[tuple[str, _Slot]]:
         """The (key, slot) pairs, copied in one C-level pass; call it holding ``self._lock``.
 
-        Hits bump recency with ``move_to_end`` without the lock (memo's hot path), and an
-        ``OrderedDict`` iterated in Python code while that happens raises "mutated during
-        iteration". Under the lock no key comes or goes, so the copy is retried in the rare
-        case that a bump interleaved with it (before 3.12 a garbage collection run inside the
-        copy can switch threads).
+        Only writers (under the lock) add, remove or reorder keys; a hit just sets its slot's
+        ``ref``, so the copy never sees the dict change under it.
         """
-        while True:
-            try:
-                return list(self._data.items())
-            except RuntimeError:  # a concurrent move_to_end: order changed, membership did not
-                continue
+        return list(self._data.items())
 
     @staticmethod
     def _expired(slot: _Slot, now: float) -> bool:
@@ -233,8 +222,7 @@ class MemoryBackend(BaseBackend):
                 slot.item = None
                 self._bytes -= slot.size
                 return None
-            if self._lru:
-                self._data.move_to_end(key)
+            slot.ref = True
             return slot.item
 
     def _put(self, key: str, item: Entry | bytes, ttl: float | None, size: int) -> None:
@@ -248,14 +236,20 @@ class MemoryBackend(BaseBackend):
                 return  # larger than the whole cache: do not flush everything for it
             self._data[key] = _Slot(item, expires, size, self, key)
             self._bytes += size
-            self._evict()
+            self._evict(key)
 
-    def _evict(self) -> None:
+    def _evict(self, keep: str | None) -> None:
+        """Drop entries until within the bounds; ``keep`` (the entry just stored) goes last."""
         data = self._data
         max_entries, max_bytes = self._max_entries, self._max_bytes
         while data and (
             (max_entries is not None and len(data) > max_entries) or (max_bytes is not None and self._bytes > max_bytes)
         ):
-            _, slot = data.popitem(last=False)
+            key, slot = next(iter(data.items()))
+            if slot.ref or (key == keep and len(data) > 1):  # hit since last passed, or just stored:
+                slot.ref = False  # a second chance at the young end
+                data.move_to_end(key)
+                continue
+            del data[key]
             slot.item = None
             self._bytes -= slot.size
