@@ -7,7 +7,7 @@ steps of ``_core``; a change to one is made to the other.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from memo import _config, _xflight
@@ -197,6 +197,33 @@ class _Cached:
 def _sync_call(
     c: _Cached, key: str, store: Store, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False
 ) -> Any:
+    """Run one sync call through :func:`_sync_flow`, calling the body when the flow asks for it.
+
+    The compiled sync wrapper drives the flow the same way inline, so a cold recursive
+    call costs two Python frames per level (wrapper and body; the flow is suspended while
+    the body runs), as deep as ``lru_cache`` goes before ``RecursionError``.
+    """
+    flow = _sync_flow(c, key, store, args, kwargs, refresh)
+    try:
+        next(flow)
+    except StopIteration as done:  # a hit: the body is not needed
+        return done.value
+    try:
+        value = c.func(*args, **kwargs)
+    except BaseException as exc:
+        flow.throw(exc)  # the flow settles its waiters, releases its locks and re-raises
+        raise
+    try:
+        flow.send(value)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("memo: the call flow asked for the body twice")  # pragma: no cover
+
+
+def _sync_flow(
+    c: _Cached, key: str, store: Store, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False
+) -> Generator[None, Any, Any]:
+    """The sync driver, as a generator: it yields once when the body must run and is sent its result."""
     store.check_sync()
     seen = c.flights.completed
     entry = MISS if refresh else store.load(key, c.policy)
@@ -230,7 +257,7 @@ def _sync_call(
         c.stats.add(misses=1)
         token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once
         start = time.perf_counter()
-        value = c.func(*args, **kwargs)
+        value = yield  # the caller runs the body (a frame fewer per recursive level)
         duration = time.perf_counter() - start
         value, keep = fresh(value, c, store.kind == OBJECT)  # used up: not kept; shared: protected
         if flight is not None:
@@ -345,7 +372,7 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
     c = _Cached(func, opts)
     is_async = inspect.iscoroutinefunction(func)
     make_key = c.keys.key
-    wrapper: Any = make_wrapper(c, is_async, _async_call if is_async else _sync_call)
+    wrapper: Any = make_wrapper(c, is_async, _async_call if is_async else _sync_flow)
     if is_async:
 
         async def acache_refresh(*args: Any, **kwargs: Any) -> Any:

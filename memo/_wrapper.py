@@ -63,9 +63,30 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
             _memo_key, _memo_store, _memo_entry = _memo_enter(_memo_c, _memo_typed, _memo_args, _memo_kwargs)
             if _memo_entry is not None:
                 return _memo_entry.value
-            return {await_}_memo_call(_memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs)
-        return {await_}_memo_func({call})
+{miss}        return {await_}_memo_func({call})
     return _memo_wrapper
+"""
+
+# Past a miss: the async wrapper awaits its driver; the sync one drives the sync flow (a
+# generator, see ``_decorator._sync_call``) and calls the body itself, so a cold recursive
+# call costs two Python frames per level, not three.
+_ASYNC_MISS = """            return await _memo_call(_memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs)
+"""
+_SYNC_MISS = """            _memo_flow = _memo_call(_memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs)
+            try:
+                _memo_next(_memo_flow)
+            except StopIteration as _memo_done:
+                return _memo_done.value
+            try:
+                _memo_value = _memo_func(*_memo_args, **_memo_kwargs)
+            except BaseException as _memo_exc:
+                _memo_flow.throw(_memo_exc)
+                raise
+            try:
+                _memo_flow.send(_memo_value)
+            except StopIteration as _memo_done:
+                return _memo_done.value
+            raise RuntimeError("memo: the call flow asked for the body twice")
 """
 
 _SLOTS_MAX = _KEPT_FOLD  # Stats folds kept hit counters past twice this many
@@ -189,6 +210,7 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
     else:  # pinned version (or C code) and no hidden inputs: nothing besides the arguments can change
         sync = ""
     source = _WRAPPER.format(
+        miss=_ASYNC_MISS if is_async else _SYNC_MISS,
         sync=sync,
         cells=cells,
         async_="async " if is_async else "",

@@ -134,3 +134,19 @@ def test_reentry_from_a_refresh_does_not_wait_for_another_callers_flight() -> No
         _release.set()
         leader.join()
     assert calls == ["leader", "MainThread", "MainThread"]
+
+
+def test_cold_recursive_fib_400_computes_like_lru_cache() -> None:
+    """A cold recursive fib(400) computes (two Python frames per cached level), where lru_cache does too."""
+    import functools
+
+    @functools.cache
+    def plain(n: int) -> int:
+        return n if n < 2 else plain(n - 1) + plain(n - 2)
+
+    @memo.cache
+    def fib(n: int) -> int:
+        return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+    assert fib(400) == plain(400)
+    assert fib.cache_info().misses == 401
