@@ -293,29 +293,13 @@ def _memo_state(fn: Any) -> Any:
     return state if ok and hasattr(fn, "__wrapped__") else None
 
 
-# Methods of the builtin containers that only write (they return None, never what the
-# container holds): a bound one is a sink for results, not an input.
-_SINKS: frozenset[str] = frozenset(
-    {
-        "append",
-        "extend",
-        "insert",
-        "remove",
-        "clear",
-        "sort",
-        "reverse",
-        "update",
-        "add",
-        "discard",
-        "difference_update",
-        "intersection_update",
-        "symmetric_difference_update",
-        "appendleft",
-        "extendleft",
-        "rotate",
-    }
-)
-_SINK_OWNERS: frozenset[type] = frozenset({list, dict, set, bytearray, deque})
+_SINK_OWNERS: frozenset[type] = frozenset({list, dict, set, bytearray, deque})  # whose bound SINKS are state
+
+
+def _sinks() -> frozenset[str]:
+    from memo._reads import SINKS  # the read/mutate rule's list; `dis` loads at first use, not at import
+
+    return SINKS
 
 
 def _canon_function(fn: Any, path: list[int]) -> object:
@@ -323,7 +307,7 @@ def _canon_function(fn: Any, path: list[int]) -> object:
         return (_TFunc, "method", canon(fn.__self__, path), canon(fn.__func__, path))
     if isinstance(fn, types.BuiltinFunctionType):  # `",".join`, `d.get`, `len`: bound to __self__
         owner = fn.__self__
-        if type(owner) in _SINK_OWNERS and fn.__name__ in _SINKS:
+        if type(owner) in _SINK_OWNERS and fn.__name__ in _sinks():
             # `log.append`, `seen.add`: a sink the function writes to returns None whatever the
             # container holds, so its content is state, not input (the read/mutate rule).
             return (_TFunc, "sink", _type_name(type(owner)), fn.__name__)

@@ -27,45 +27,48 @@ import sys
 import types
 from typing import NamedTuple
 
-__all__ = ["MUTATORS", "Reads", "reads_of"]
+__all__ = ["MUTATORS", "SINKS", "Reads", "reads_of"]
 
-#: Method names whose call on a captured object marks it as mutated state.
-MUTATORS: frozenset[str] = frozenset(
+#: Methods of the builtin containers (list, dict, set, bytearray, deque) that only write:
+#: they return None whatever the container holds, so a bound one (``log.append``) is a
+#: sink for results, never an input.
+SINKS: frozenset[str] = frozenset(
     {
-        # list / bytearray
         "append",
         "extend",
         "insert",
         "remove",
-        "pop",
         "clear",
         "sort",
         "reverse",
-        # dict
         "update",
-        "setdefault",
-        "popitem",
-        # set
         "add",
         "discard",
         "difference_update",
         "intersection_update",
         "symmetric_difference_update",
-        # collections.deque
         "appendleft",
         "extendleft",
-        "popleft",
         "rotate",
-        # streams, queues, events and cache-like clients
-        "write",
-        "writelines",
-        "put",
-        "put_nowait",
-        "set",
-        "__setitem__",
-        "__delitem__",
     }
 )
+
+#: Method names whose call on a captured object marks it as mutated state.
+MUTATORS: frozenset[str] = SINKS | {
+    # the writers that also return what the container held
+    "pop",
+    "setdefault",
+    "popitem",
+    "popleft",
+    # streams, queues, events and cache-like clients
+    "write",
+    "writelines",
+    "put",
+    "put_nowait",
+    "set",
+    "__setitem__",
+    "__delitem__",
+}
 
 
 class Reads(NamedTuple):
