@@ -38,7 +38,7 @@ __all__ = ["make_wrapper"]
 # ``__self__`` or a partial's args, a call of ``Watch.sync``.
 _WRAPPER = """
 def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo_enter, _memo_call,
-               _memo_monotonic, _memo_next, _memo_backend, _memo_type, _memo_KeyError,
+               _memo_monotonic, _memo_next, _memo_backend, _memo_type,
                _memo_Exception, _memo_w, _memo_src, _memo_code{cells}{defaults}):
     {async_}def _memo_wrapper({sig}):
         if _memo_state.enabled:{sync}
@@ -236,7 +236,6 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         next,
         c.opts.backend,
         type,
-        KeyError,
         Exception,
         watch,
         owners[0] if owners else None,
