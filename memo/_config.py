@@ -10,6 +10,7 @@ import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from memo._keys import check_segment, function_prefix, namespace_prefix, parse_key
 from memo.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -321,11 +322,6 @@ def cached_functions() -> list[CachedFunction[..., Any]]:
     return sorted(state.registry.values(), key=lambda f: f.cache_name)
 
 
-# memo's key layout, ``namespace:module.qualname:version:digest`` (digest: 32 hex digits of
-# xxh3-128); ``memo.clear()`` deletes keys of this shape only, never anything else in a backend.
-_KEY_LAYOUT = r"[^:]+:[^:]*\.[^:]*:[^:]+:[0-9a-f]{32}"
-
-
 def _backends_in_use(functions: list[CachedFunction[..., Any]]) -> list[Any]:
     """The default backend and every backend a registered function names, each once."""
     backends: dict[int, Any] = {}
@@ -350,12 +346,9 @@ def _clear_memo_keys(backend: Any) -> int | None:
     function's keys go with one ``clear(prefix)`` when every key under that prefix is
     memo's, else key by key, so a foreign key sharing the prefix stays.
     """
-    import re
-
     keys, clear, delete = (_sync_method(backend, m) for m in ("keys", "clear", "delete"))
     if keys is None or clear is None or delete is None:
         return None
-    layout = re.compile(_KEY_LAYOUT)
     ours: dict[str, list[str]] = {}
     under: dict[str, int] = {}  # keys under each "namespace:function:" prefix, memo's or not
     listed = 0
@@ -365,8 +358,9 @@ def _clear_memo_keys(backend: Any) -> int | None:
             continue
         prefix = key[: key.index(":", key.index(":") + 1) + 1]  # neither part holds a ':'
         under[prefix] = under.get(prefix, 0) + 1
-        if layout.fullmatch(key):
-            ours.setdefault(prefix, []).append(key)
+        parts = parse_key(key)
+        if parts is not None:
+            ours.setdefault(function_prefix(parts.namespace, parts.function), []).append(key)
     if sum(map(len, ours.values())) == listed:  # nothing but memo's keys: one clear
         return int(clear("")) if listed else 0
     total = 0
@@ -391,8 +385,8 @@ def clear(namespace: str | None = None) -> int:
         memo.clear(namespace="etl")    # the "etl" namespace, on the default and explicit backends
     """
     functions = cached_functions()
-    if namespace is not None and (not namespace or not isinstance(namespace, str) or ":" in namespace):
-        raise ConfigurationError(f"namespace={namespace!r}: pass a non-empty string without ':'")
+    if namespace is not None:
+        check_segment("namespace", namespace)
     total = 0
     unlisted: set[int] = set()
     for backend in _backends_in_use(functions):
@@ -405,7 +399,7 @@ def clear(namespace: str | None = None) -> int:
             continue
         clear_prefix = _sync_method(backend, "clear")
         if clear_prefix is not None:  # async-only value backends cannot be cleared from sync code
-            total += int(clear_prefix(f"{namespace}:"))
+            total += int(clear_prefix(namespace_prefix(namespace)))
     for func in functions:  # backends that cannot list keys: each function clears its own prefix
         backend = func._memo.opts.backend  # type: ignore[attr-defined]
         if id(get_default_backend() if backend is None else backend) in unlisted:

@@ -28,6 +28,7 @@ from memo._core import (
     reentrant,
 )
 from memo._identity import check_identifiable, resolve
+from memo._keys import check_segment, function_prefix
 from memo._results import fresh
 from memo._store import OBJECT, Store, store_for
 from memo._watch import Watch
@@ -114,8 +115,8 @@ class _Options:
         self.condition = opts["condition"]
         version, namespace = opts["version"], opts["namespace"]
         for name, text in (("version", version), ("namespace", namespace)):
-            if text is not None and (not isinstance(text, str) or not text or ":" in text):
-                raise ConfigurationError(f"{name}={text!r}: pass a non-empty string without ':'")
+            if text is not None:
+                check_segment(name, text)
         self.version: str | None = version
         self.namespace: str = namespace or "default"
         if not isinstance(opts["lock"], bool):
@@ -136,7 +137,7 @@ class _Cached:
         target = resolve(func)
         check_identifiable(func, target, opts.version)
         self.name = target.name
-        self.fn_prefix = f"{opts.namespace}:{self.name}:"
+        self.fn_prefix = function_prefix(opts.namespace, self.name)
         watch = Watch(target, self.fn_prefix, opts.version, frozenset(opts.ignore))
         self.keys = KeyMaker(func, watch, opts.ignore, opts.key)
         self.keys.check_ignore(opts.ignore)

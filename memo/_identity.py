@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import xxhash
 
+from memo._keys import safe_name
 from memo.exceptions import ConfigurationError
 
 __all__ = ["Target", "check_identifiable", "code_fingerprint", "function_identity", "resolve", "target_version"]
@@ -83,7 +84,7 @@ def function_identity(func: Any) -> str:
     if module == "__main__" and "IPython" in sys.modules:
         module = _notebook_name() or module
     qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", "<anonymous>")
-    return f"{module}.{qualname}".replace(":", "_")
+    return safe_name(f"{module}.{qualname}")
 
 
 Getter = Callable[[], object]
@@ -167,7 +168,7 @@ def resolve(func: Any, depth: int = 0) -> Target:
             selves = (("self", _constant(owner)),)
         module = getattr(func, "__module__", None) or getattr(getattr(func, "__objclass__", None), "__module__", None)
         qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", "")
-        return Target(f"{module or 'builtins'}.{qualname}".replace(":", "_"), (), None, selves, True)
+        return Target(safe_name(f"{module or 'builtins'}.{qualname}"), (), None, selves, True)
     wrapped = getattr(func, "__wrapped__", None)
     if wrapped is not None and wrapped is not func:
         inner = resolve(wrapped, depth + 1)
@@ -180,7 +181,7 @@ def resolve(func: Any, depth: int = 0) -> Target:
         return inner._replace(bound=((_first_param(call), _constant(func)), *inner.bound))
     # An instance of a C type (operator.itemgetter(1), a ufunc) is C code; anything else
     # runs code memo cannot find: the caller refuses it unless a version= is pinned.
-    name = f"{cls.__module__}.{cls.__qualname__}".replace(":", "_")
+    name = safe_name(f"{cls.__module__}.{cls.__qualname__}")
     return Target(name, (), None, (("self", _constant(func)),), not cls.__flags__ & _HEAPTYPE)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from memo._hashing import hash_arguments
 from memo._identity import Target, target_version
+from memo._keys import version_prefix
 from memo._reads import reads_of
 from memo.exceptions import HashingError
 
@@ -133,7 +134,7 @@ class Watch:
         for cell in self.cells:
             cell.cell_contents = code
         self.version = self.pinned or target_version(self.target)
-        self.prefix = f"{self.base}{self.version}:"
+        self.prefix = version_prefix(self.base, self.version)
         cells: list[tuple[str, Any]] = []
         func = self.target.closure
         names = self.free_names()
