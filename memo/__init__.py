@@ -28,9 +28,9 @@ from memo._config import (
     enable,
     get_default_backend,
 )
-from memo._core import CacheInfo, EntryInfo
-from memo._decorator import AsyncCachedFunction, CachedFunction, cache
+from memo._decorator import cache
 from memo._hashing import hash_value, register_hasher
+from memo._types import AsyncCachedFunction, CachedFunction, CacheInfo, EntryInfo
 from memo.backends import AsyncBackend, Backend, BaseBackend, MemoryBackend
 from memo.exceptions import (
     BackendError,

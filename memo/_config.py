@@ -14,7 +14,7 @@ from memo._keys import check_segment, function_prefix, namespace_prefix, parse_k
 from memo.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    from memo._decorator import CachedFunction
+    from memo._types import CachedFunction
 
 __all__ = [
     "ON_ERROR_CHOICES",

@@ -14,7 +14,7 @@ import threading
 import time
 import warnings
 import weakref
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import inspect
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 from memo import _config
 from memo._hashing import hash_arguments
-from memo._serialize import Entry
 from memo._summary import short_repr
+from memo._types import MISS, CacheInfo, Entry, EntryInfo
 from memo._watch import Watch
 from memo.exceptions import (
     BackendError,
@@ -35,7 +35,6 @@ from memo.exceptions import (
 
 __all__ = ["MISS", "CacheInfo", "EntryInfo", "Flights", "Policy", "Stats", "entry_from_meta", "short_repr"]
 
-MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__bool__": lambda self: False})()
 _WARN_INTERVAL = 60.0
 _DEFAULT_ATOMS = frozenset({int, float, str, bytes, bool, type(None)})
 _NO_DEFAULT: Any = type("NoDefault", (), {})()
@@ -44,39 +43,6 @@ _FAST_ATOM_LEN = 512  # longest str/bytes argument remembered
 _ARG_MAX = 60  # characters shown per argument in entry metadata
 _DESCRIBE_MAX = 200  # characters shown for all arguments
 _KEPT_FOLD = 4096  # the most memory slots a wrapper keeps (see Stats.keep)
-
-
-class CacheInfo(NamedTuple):
-    """Per-process statistics of one cached function (``f.cache_info()``).
-
-    ``time_saved`` is the summed compute time of the results served from the cache::
-
-        >>> f.cache_info()
-        CacheInfo(hits=3, misses=1, errors=0, stores=1, time_saved=1.52)
-    """
-
-    hits: int
-    misses: int
-    errors: int
-    stores: int
-    time_saved: float
-
-
-class EntryInfo(NamedTuple):
-    """What ``f.cache_entries()`` reports of one stored entry, read without unpickling.
-
-    Example::
-
-        for e in f.cache_entries(): print(e.args, e.size, e.duration)
-    """
-
-    key: str
-    args: str
-    size: int
-    created: float
-    expires: float | None
-    duration: float
-    version: str
 
 
 class Stats:

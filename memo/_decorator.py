@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine, Generator
-from typing import Any, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, overload
 
 from memo import _config, _xflight
 from memo._core import (
     ABANDONED,
     MISS,
     SOLO,
-    CacheInfo,
     EntryInfo,
     Flights,
     KeyMaker,
@@ -31,55 +30,12 @@ from memo._identity import check_identifiable, resolve
 from memo._keys import check_segment, function_prefix
 from memo._results import fresh
 from memo._store import OBJECT, Store, store_for
+from memo._types import AsyncCachedFunction, CachedFunction, P, R, T
 from memo._watch import Watch
 from memo._wrapper import make_wrapper
 from memo.exceptions import ConfigurationError, HashingError
 
 __all__ = ["AsyncCachedFunction", "CachedFunction", "cache"]
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-T = TypeVar("T")
-
-
-class CachedFunction(Protocol[P, R]):
-    """What ``@memo.cache`` returns: the function, plus cache controls.
-
-    Example::
-
-        @memo.cache
-        def area(w: float, h: float) -> float: return w * h
-        area(2, 3); area.cache_info().hits; area.cache_clear()
-    """
-
-    __wrapped__: Callable[P, R]
-    cache_name: str
-    cache_namespace: str
-
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
-    def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str: ...
-    def cache_delete(self, *args: P.args, **kwargs: P.kwargs) -> bool: ...
-    def cache_clear(self) -> int: ...
-    def cache_info(self) -> CacheInfo: ...
-    def cache_entries(self) -> list[EntryInfo]: ...
-    def cache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
-    def uncached(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
-
-
-class AsyncCachedFunction(CachedFunction[P, Coroutine[Any, Any, R]], Protocol[P, R]):
-    """What ``@memo.cache`` returns for ``async def``: also awaitable cache controls.
-
-    Example::
-
-        @memo.cache(ttl=60)
-        async def item(i: int) -> dict: ...
-        await item.acache_delete(3); await item.acache_clear()
-    """
-
-    async def acache_delete(self, *args: P.args, **kwargs: P.kwargs) -> bool: ...
-    async def acache_clear(self) -> int: ...
-    async def acache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
 
 
 class _Options:

@@ -30,12 +30,15 @@ from typing import Any, NamedTuple
 
 import xxhash
 
+from memo._types import Entry
+
 __all__ = [
     "Entry",
     "RecordError",
     "UnverifiableRecord",
     "dumps_record",
     "loads_record",
+    "meta_json",
     "read_meta",
     "record_parts",
 ]
@@ -65,44 +68,6 @@ class UnverifiableRecord(RecordError):
     """A signed record read without a secret: it cannot be verified, so it is never unpickled (internal)."""
 
 
-class Entry:
-    """One cached result and what memo knows about it (internal)."""
-
-    __slots__ = ("args", "created", "duration", "expires", "function", "size", "value", "version")
-
-    def __init__(
-        self,
-        value: Any,
-        function: str = "",
-        args: str = "",
-        created: float = 0.0,
-        expires: float | None = None,
-        duration: float = 0.0,
-        version: str = "",
-        size: int = 0,
-    ) -> None:
-        self.value = value
-        self.function = function
-        self.args = args
-        self.created = created
-        self.expires = expires
-        self.duration = duration
-        self.version = version
-        self.size = size
-
-    def __repr__(self) -> str:
-        return f"Entry({self.function}({self.args}), size={self.size}, duration={self.duration})"
-
-    def meta_json(self) -> bytes:
-        """:meth:`meta` as compact JSON, built directly (this runs on every store)."""
-        text = (
-            f'{{"function":{_encode_str(self.function)},"args":{_encode_str(self.args)},'
-            f'"created":{_number(self.created)},"expires":{_number(self.expires)},'
-            f'"duration":{_number(self.duration)},"version":{_encode_str(self.version)},"size":{int(self.size)}}}'
-        )
-        return text.encode()
-
-
 def _sign(secret: bytes, key: str | None, parts: Sequence[bytes | memoryview]) -> bytes:
     """HMAC-SHA256 of the key (length-prefixed, so no two keys and records run together) and the parts."""
     import hashlib
@@ -123,6 +88,16 @@ def _number(value: float | None) -> str:
         return "null"
     value = float(value)
     return repr(value) if _isfinite(value) else "null"
+
+
+def meta_json(entry: Entry) -> bytes:
+    """An entry's metadata as compact JSON, built directly (this runs on every store)."""
+    text = (
+        f'{{"function":{_encode_str(entry.function)},"args":{_encode_str(entry.args)},'
+        f'"created":{_number(entry.created)},"expires":{_number(entry.expires)},'
+        f'"duration":{_number(entry.duration)},"version":{_encode_str(entry.version)},"size":{int(entry.size)}}}'
+    )
+    return text.encode()
 
 
 def _plain(value: Any) -> bool:
@@ -155,7 +130,7 @@ def record_parts(entry: Entry, secret: bytes | None = None, key: str | None = No
     raws = [b.raw() for b in buffers]
     lengths = [len(main), *(r.nbytes for r in raws)]
     entry.size = sum(lengths)
-    meta_bytes = entry.meta_json()
+    meta_bytes = meta_json(entry)
     flags = _FLAG_SIGNED if secret else 0
     expires = _NEVER if entry.expires is None else float(entry.expires)
     header = _HEADER.pack(MAGIC, FORMAT_VERSION, flags, len(lengths), len(meta_bytes), entry.duration, expires)

@@ -8,8 +8,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import memo
+from memo import _serialize
 from memo._serialize import Entry, record_parts
 
 
@@ -137,7 +139,7 @@ def test_many_arguments_are_bounded_in_total() -> None:
     assert len(_args_of(f)) <= 200
 
 
-def test_entries_survive_records_with_bad_metadata(tmp_path: Path) -> None:
+def test_entries_survive_records_with_bad_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Records whose metadata fields have wrong types are listed with defaults, never a crash."""
     backend = memo.FileBackend(tmp_path / "c")
 
@@ -148,16 +150,15 @@ def test_entries_survive_records_with_bad_metadata(tmp_path: Path) -> None:
     f(1)
     key = f.cache_key(2)
 
-    class BadMeta(Entry):
-        __slots__ = ()
+    def bad_meta(entry: Entry) -> bytes:
+        return (
+            b'{"function": 7, "args": ["x"], "created": "yesterday", "expires": "soon",'
+            b' "duration": {"s": 1}, "version": null, "size": "big"}'
+        )
 
-        def meta_json(self) -> bytes:
-            return (
-                b'{"function": 7, "args": ["x"], "created": "yesterday", "expires": "soon",'
-                b' "duration": {"s": 1}, "version": null, "size": "big"}'
-            )
-
-    backend.set(key, b"".join(record_parts(BadMeta(value=2))))
+    with monkeypatch.context() as patch:
+        patch.setattr(_serialize, "meta_json", bad_meta)
+        backend.set(key, b"".join(record_parts(Entry(value=2))))
     entries = {e.key: e for e in f.cache_entries()}
     assert set(entries) == {f.cache_key(1), key}
     bad = entries[key]

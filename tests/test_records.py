@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import memo
-from memo._serialize import Entry, RecordError, dumps_record, loads_record, read_meta, record_parts
+from memo._serialize import Entry, RecordError, dumps_record, loads_record, meta_json, read_meta, record_parts
 
 SECRET = b"s3cret-key"
 
@@ -55,7 +55,7 @@ def test_metadata_json_holds_any_text_and_numbers() -> None:
         "version": 'v"1',
         "size": entry.size,
     }
-    assert json.loads(entry.meta_json()) == meta
+    assert json.loads(meta_json(entry)) == meta
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,140 @@
+"""memo's vocabulary: the types every layer shares, defined once and importing nothing of memo.
+
+* :data:`MISS`, the one "nothing cached" sentinel of loads and flights;
+* :class:`Entry`, a cached result with its metadata (the one shape: records, the memory
+  backend, listings and :class:`EntryInfo` all carry these fields);
+* :class:`CacheInfo` and :class:`EntryInfo`, the public read-outs;
+* :class:`CachedFunction` and :class:`AsyncCachedFunction`, what ``@memo.cache`` returns.
+
+Like dogpile.cache's ``api.py`` and httpx's ``_types.py``, this is the leaf of the import
+graph: backends, the store, the drivers and the admin API all import from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar
+
+__all__ = [
+    "MISS",
+    "AsyncCachedFunction",
+    "CacheInfo",
+    "CachedFunction",
+    "Entry",
+    "EntryInfo",
+    "P",
+    "R",
+    "T",
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+MISS: Any = type("Miss", (), {"__repr__": lambda self: "MISS", "__bool__": lambda self: False})()
+"""A load found nothing usable (absent, expired, unreadable or skipped): compute."""
+
+
+class Entry:
+    """One cached result and what memo knows about it (internal).
+
+    ``value`` is None in an entry read for its metadata only (a listing); ``size`` is the
+    stored record's length, or the estimated size of the object a memory backend keeps.
+    """
+
+    __slots__ = ("args", "created", "duration", "expires", "function", "size", "value", "version")
+
+    def __init__(
+        self,
+        value: Any,
+        function: str = "",
+        args: str = "",
+        created: float = 0.0,
+        expires: float | None = None,
+        duration: float = 0.0,
+        version: str = "",
+        size: int = 0,
+    ) -> None:
+        self.value = value
+        self.function = function
+        self.args = args
+        self.created = created
+        self.expires = expires
+        self.duration = duration
+        self.version = version
+        self.size = size
+
+    def __repr__(self) -> str:
+        return f"Entry({self.function}({self.args}), size={self.size}, duration={self.duration})"
+
+
+class CacheInfo(NamedTuple):
+    """Per-process statistics of one cached function (``f.cache_info()``).
+
+    ``time_saved`` is the summed compute time of the results served from the cache::
+
+        >>> f.cache_info()
+        CacheInfo(hits=3, misses=1, errors=0, stores=1, time_saved=1.52)
+    """
+
+    hits: int
+    misses: int
+    errors: int
+    stores: int
+    time_saved: float
+
+
+class EntryInfo(NamedTuple):
+    """What ``f.cache_entries()`` reports of one stored entry, read without unpickling.
+
+    Example::
+
+        for e in f.cache_entries(): print(e.args, e.size, e.duration)
+    """
+
+    key: str
+    args: str
+    size: int
+    created: float
+    expires: float | None
+    duration: float
+    version: str
+
+
+class CachedFunction(Protocol[P, R]):
+    """What ``@memo.cache`` returns: the function, plus cache controls.
+
+    Example::
+
+        @memo.cache
+        def area(w: float, h: float) -> float: return w * h
+        area(2, 3); area.cache_info().hits; area.cache_clear()
+    """
+
+    __wrapped__: Callable[P, R]
+    cache_name: str
+    cache_namespace: str
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str: ...
+    def cache_delete(self, *args: P.args, **kwargs: P.kwargs) -> bool: ...
+    def cache_clear(self) -> int: ...
+    def cache_info(self) -> CacheInfo: ...
+    def cache_entries(self) -> list[EntryInfo]: ...
+    def cache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+    def uncached(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+
+class AsyncCachedFunction(CachedFunction[P, Coroutine[Any, Any, R]], Protocol[P, R]):
+    """What ``@memo.cache`` returns for ``async def``: also awaitable cache controls.
+
+    Example::
+
+        @memo.cache(ttl=60)
+        async def item(i: int) -> dict: ...
+        await item.acache_delete(3); await item.acache_clear()
+    """
+
+    async def acache_delete(self, *args: P.args, **kwargs: P.kwargs) -> bool: ...
+    async def acache_clear(self) -> int: ...
+    async def acache_refresh(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
