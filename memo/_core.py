@@ -386,46 +386,56 @@ class KeyMaker:
 
     def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The cache key of a call (for the code and hidden inputs in place now)."""
+        return self.key_bound(args, kwargs)[0]
+
+    def key_bound(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+        """The cache key of a call, and its bound arguments when finding the key bound them (else None)."""
         self.watch.sync()
         probe = self.probe(args, kwargs)
         try:
             found = self._fast.get(probe)
         except Exception:  # an unhashable argument: it cannot be remembered either
-            return self.prefix + self._digest(args, kwargs)
+            digest, bound = self.digest(args, kwargs)
+            return self.prefix + digest, bound
         if found is not None:
-            return found
-        key = self.prefix + self._digest(args, kwargs)
+            return found, None
+        digest, bound = self.digest(args, kwargs)
+        key = self.prefix + digest
         self.remember(self._fast, probe, (*args, *kwargs.values()), key)
-        return key
+        return key, bound
 
-    def _digest(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        """The digest part of a key; the caller has synced :attr:`watch`."""
+    def digest(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The digest part of a key and the bound arguments (for :meth:`describe`); :attr:`watch` is synced."""
         items: list[tuple[str, object]]
+        arguments = self.bind(args, kwargs)  # a call that does not fit the signature fails like the call
         if self._key_fn is not None:
-            self.bind(args, kwargs)  # a call that does not fit the signature fails the same way
             items = [("key()", self._key_fn(*args, **kwargs))]
         else:
-            arguments = self.bind(args, kwargs)
+            hashed = arguments
             var_kw = self._var_kw
             if var_kw is not None and len(arguments.get(var_kw) or ()) > 1:  # dict order counts, **kwargs order not
-                arguments[var_kw] = dict(sorted(arguments[var_kw].items()))
-            items = [(n, v) for n, v in arguments.items() if n not in self._ignore]
+                hashed = {**arguments, var_kw: dict(sorted(arguments[var_kw].items()))}
+            items = [(n, v) for n, v in hashed.items() if n not in self._ignore]
         digest = self.watch.digest
         if digest:  # closure values read, __self__, a partial's args: hashed by the watch
             items.append(("<state>", digest))
-        return hash_arguments(items)
+        return hash_arguments(items), arguments
 
-    def describe(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    def describe(self, args: tuple[Any, ...], kwargs: dict[str, Any], bound: dict[str, Any] | None = None) -> str:
         """Short readable arguments for metadata (the inspector shows them).
 
         One line, at most 200 characters: ``df=DataFrame(1000x10), a=ndarray(float64, 1000x3),
         items=list(len=100000), n=3``. Big arguments are summarised by type and size, never
         ``repr``-ed whole (see ``_summary``), so describing costs nothing next to hashing.
+        ``bound``: the arguments as :meth:`digest` bound them, when it did.
         """
-        try:
-            arguments = self.bind(args, kwargs)
-        except TypeError:
-            return ""
+        if bound is not None:  # bound already when the key was computed: not bound again
+            arguments = bound
+        else:
+            try:
+                arguments = self.bind(args, kwargs)
+            except TypeError:
+                return ""
         parts: list[str] = []
         used = 0
         for name, value in arguments.items():

@@ -135,12 +135,18 @@ class _Cached:
     def ttl(self) -> float | None:
         return self.opts.ttl if self.opts.ttl is not None else _config.state.ttl
 
-    def entry(self, value: Any, duration: float, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """The entry to store for a computed value, or None when ``condition`` says no."""
+    def entry(
+        self, value: Any, duration: float, args: tuple[Any, ...], kwargs: dict[str, Any], bound: dict[str, Any] | None
+    ) -> Any:
+        """The entry to store for a computed value, or None when ``condition`` says no.
+
+        ``bound``: the call's arguments as binding them for its key left them (None: not bound yet).
+        """
         condition = self.opts.condition
         if condition is not None and not condition(value):
             return None
-        return make_entry(value, duration, self.name, self.keys.describe(args, kwargs), self.version, self.ttl())
+        args_text = self.keys.describe(args, kwargs, bound)
+        return make_entry(value, duration, self.name, args_text, self.version, self.ttl())
 
     def entries(self) -> list[EntryInfo]:
         return [entry_info(k, e) for k, e in self.store().entries(self.fn_prefix)]
@@ -152,7 +158,14 @@ class _Cached:
 
 
 def _sync_call(
-    c: _Cached, key: str, store: Store, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False
+    c: _Cached,
+    key: str,
+    store: Store,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    bound: dict[str, Any] | None = None,
+    looked: bool = False,
+    refresh: bool = False,
 ) -> Any:
     """Run one sync call through :func:`_sync_flow`, calling the body when the flow asks for it.
 
@@ -160,7 +173,7 @@ def _sync_call(
     call costs two Python frames per level (wrapper and body; the flow is suspended while
     the body runs), as deep as ``lru_cache`` goes before ``RecursionError``.
     """
-    flow = _sync_flow(c, key, store, args, kwargs, refresh)
+    flow = _sync_flow(c, key, store, args, kwargs, bound, looked, refresh)
     try:
         next(flow)
     except StopIteration as done:  # a hit: the body is not needed
@@ -178,12 +191,23 @@ def _sync_call(
 
 
 def _sync_flow(
-    c: _Cached, key: str, store: Store, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False
+    c: _Cached,
+    key: str,
+    store: Store,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    bound: dict[str, Any] | None = None,
+    looked: bool = False,
+    refresh: bool = False,
 ) -> Generator[None, Any, Any]:
-    """The sync driver, as a generator: it yields once when the body must run and is sent its result."""
+    """The sync driver, as a generator: it yields once when the body must run and is sent its result.
+
+    ``bound``: the arguments as binding them for the key left them (None: not bound);
+    ``looked``: the wrapper already read ``key`` (an I/O-free memory lookup) and missed.
+    """
     store.check_sync()
     seen = c.flights.completed
-    entry = MISS if refresh else store.load(key, c.policy)
+    entry = MISS if refresh or looked else store.load(key, c.policy)
     if entry is not MISS:
         c.stats.hit(entry.duration)
         return entry.value
@@ -219,7 +243,7 @@ def _sync_flow(
         value, keep = fresh(value, c, store.kind == OBJECT)  # used up: not kept; shared: protected
         if flight is not None:
             Flights.settle(flight, (value, duration), None if keep else SOLO())
-        new = c.entry(value, duration, args, kwargs) if keep else None
+        new = c.entry(value, duration, args, kwargs, bound) if keep else None
         if new is not None and store.save(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
         return value
@@ -237,12 +261,19 @@ def _sync_flow(
 
 
 async def _async_call(
-    c: _Cached, key: str, store: Store, args: tuple[Any, ...], kwargs: dict[str, Any], refresh: bool = False
+    c: _Cached,
+    key: str,
+    store: Store,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    bound: dict[str, Any] | None = None,
+    looked: bool = False,
+    refresh: bool = False,
 ) -> Any:
     import asyncio  # already loaded by the running loop; not imported at `import memo`
 
     seen = c.flights.completed
-    entry = MISS if refresh else await store.aload(key, c.policy)
+    entry = MISS if refresh or looked else await store.aload(key, c.policy)
     if entry is not MISS:
         c.stats.hit(entry.duration)
         return entry.value
@@ -278,7 +309,7 @@ async def _async_call(
         value, keep = fresh(value, c, store.kind == OBJECT)  # used up: not kept; shared: protected
         if flight is not None:
             Flights.settle(flight, (value, duration), None if keep else SOLO())
-        new = c.entry(value, duration, args, kwargs) if keep else None
+        new = c.entry(value, duration, args, kwargs, bound) if keep else None
         if new is not None and await store.asave(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
         return value
@@ -328,12 +359,13 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
     _check_callable(func)
     c = _Cached(func, opts)
     is_async = inspect.iscoroutinefunction(func)
-    make_key = c.keys.key
+    make_key = c.keys.key_bound
     wrapper: Any = make_wrapper(c, is_async, _async_call if is_async else _sync_flow)
     if is_async:
 
         async def acache_refresh(*args: Any, **kwargs: Any) -> Any:
-            return await _async_call(c, make_key(args, kwargs), c.store(), args, kwargs, refresh=True)
+            key, bound = make_key(args, kwargs)
+            return await _async_call(c, key, c.store(), args, kwargs, bound, refresh=True)
 
         async def acache_delete(*args: Any, **kwargs: Any) -> bool:
             return await c.store().adelete(c.keys.key(args, kwargs))
@@ -348,7 +380,8 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
     else:
 
         def refresh(*args: Any, **kwargs: Any) -> Any:
-            return _sync_call(c, make_key(args, kwargs), c.store(), args, kwargs, refresh=True)
+            key, bound = make_key(args, kwargs)
+            return _sync_call(c, key, c.store(), args, kwargs, bound, refresh=True)
 
     def cache_key(*args: Any, **kwargs: Any) -> str:
         return c.keys.key(args, kwargs)

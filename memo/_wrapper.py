@@ -60,7 +60,9 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
                     return _memo_entry.value
             _memo_args = {args}
             _memo_kwargs = {kwargs}
-            _memo_key, _memo_store, _memo_entry = _memo_enter(_memo_c, _memo_typed, _memo_args, _memo_kwargs)
+            _memo_key, _memo_store, _memo_entry, _memo_bound, _memo_looked = _memo_enter(
+                _memo_c, _memo_typed, _memo_args, _memo_kwargs
+            )
             if _memo_entry is not None:
                 return _memo_entry.value
 {miss}        return {await_}_memo_func({call})
@@ -70,9 +72,13 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
 # Past a miss: the async wrapper awaits its driver; the sync one drives the sync flow (a
 # generator, see ``_decorator._sync_call``) and calls the body itself, so a cold recursive
 # call costs two Python frames per level, not three.
-_ASYNC_MISS = """            return await _memo_call(_memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs)
+_ASYNC_MISS = """            return await _memo_call(
+                _memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs, _memo_bound, _memo_looked
+            )
 """
-_SYNC_MISS = """            _memo_flow = _memo_call(_memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs)
+_SYNC_MISS = """            _memo_flow = _memo_call(
+                _memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs, _memo_bound, _memo_looked
+            )
             try:
                 _memo_next(_memo_flow)
             except StopIteration as _memo_done:
@@ -101,12 +107,16 @@ _GENERIC = {
 }
 
 
-def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[str, Store, Any]:
-    """The wrappers' path past the slot map: (key, store, hit entry or None).
+def _enter(
+    c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[str, Store, Any, dict[str, Any] | None, bool]:
+    """The wrappers' path past the slot map: (key, store, hit entry or None, bound arguments, looked).
 
-    Finds the key (remembered, else computed and remembered) and the store. A hit on a
+    Finds the key (remembered, else computed and remembered; ``bound`` holds the arguments
+    when computing it bound them, for the entry's description) and the store. A hit on a
     plain MemoryBackend is served here (I/O-free, so for both drivers) and its slot kept
-    for the wrapper's next call; anything else goes to the driver.
+    for the wrapper's next call; a miss there is passed on as ``looked`` so the driver
+    does not read the key again; anything else goes to the driver.
     """
     fast = c.fast
     try:
@@ -114,16 +124,19 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
     except Exception:  # an unhashable argument
         key = None
     remembered = key is not None
+    bound = None
     if key is None:
-        key = c.keys.watch.prefix + c.keys._digest(args, kwargs)
-        c.keys.remember(fast, typed, (*args, *kwargs.values()), key)
+        keys = c.keys
+        digest, bound = keys.digest(args, kwargs)
+        key = keys.watch.prefix + digest
+        keys.remember(fast, typed, (*args, *kwargs.values()), key)
     store = c.store()
     backend = store.backend
     if type(backend) is not MemoryBackend:
-        return key, store, None
+        return key, store, None, bound, False
     entry = store.load(key, c.policy)
     if entry is MISS:
-        return key, store, None
+        return key, store, None, bound, True
     took: float = entry.duration
     c.stats.hit(took)
     slot = backend._data.get(key)
@@ -133,7 +146,7 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
             slots.clear()
             c.slots_owner = backend
         slots[typed] = (slot, entry, c.stats.keep(took), slot.owner, slot.expires)
-    return key, store, entry
+    return key, store, entry, bound, False
 
 
 def _signature_parts(func: Callable[..., Any], sig: inspect.Signature) -> tuple[dict[str, str], dict[str, Any]] | None:
