@@ -25,6 +25,8 @@ __all__ = [
     "P",
     "R",
     "T",
+    "entry_from_meta",
+    "entry_info",
 ]
 
 P = ParamSpec("P")
@@ -99,6 +101,48 @@ class EntryInfo(NamedTuple):
     expires: float | None
     duration: float
     version: str
+
+
+def entry_info(key: str, entry: Entry) -> EntryInfo:
+    """Public view of an entry's metadata."""
+    return EntryInfo(
+        key=key,
+        args=entry.args,
+        size=entry.size,
+        created=entry.created,
+        expires=entry.expires,
+        duration=entry.duration,
+        version=entry.version,
+    )
+
+
+def _number(value: object, default: float | None) -> float | None:
+    """A finite float from stored metadata, else ``default`` (records may be hand-made or damaged)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if number - number == 0.0:  # finite (inf - inf and nan - nan are nan)
+            return number
+    return default
+
+
+def entry_from_meta(meta: dict[str, Any]) -> Entry:
+    """An entry without value from a record's JSON metadata; a missing or ill-typed field gets its default."""
+
+    def text(name: str) -> str:
+        value = meta.get(name)
+        return value if isinstance(value, str) else ""
+
+    size = meta.get("size")
+    return Entry(
+        None,
+        text("function"),
+        text("args"),
+        _number(meta.get("created"), 0.0) or 0.0,
+        _number(meta.get("expires"), None),
+        _number(meta.get("duration"), 0.0) or 0.0,
+        text("version"),
+        size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0,
+    )
 
 
 class CachedFunction(Protocol[P, R]):

@@ -1,7 +1,7 @@
 """The compiled per-function wrappers of ``@memo.cache`` and their memory-hit fast path.
 
 Each wrapper is compiled from one source template, so the sync and async ones mirror
-each other; past the inline hit they hand over to the drivers in ``_decorator``.
+each other; past the inline hit they hand over to the drivers in ``_drivers``.
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from memo import _config
-from memo._core import _KEPT_FOLD, MISS, KeyMaker
+from memo._drivers import async_call, sync_flow
+from memo._keymaker import KeyMaker
+from memo._policy import KEPT_FOLD
 from memo._store import Store
+from memo._types import MISS
 from memo._watch import UNSET as _UNSET
 from memo.backends.memory import MemoryBackend
 
 if TYPE_CHECKING:
     import inspect
 
-    from memo._decorator import _Cached
+    from memo._function import CachedState
 
 __all__ = ["make_wrapper"]
 
@@ -70,7 +73,7 @@ def _memo_make(_memo_c, _memo_func, _memo_state, _memo_slots, _memo_probe, _memo
 """
 
 # Past a miss: the async wrapper awaits its driver; the sync one drives the sync flow (a
-# generator, see ``_decorator._sync_call``) and calls the body itself, so a cold recursive
+# generator, see ``_drivers.sync_flow``) and calls the body itself, so a cold recursive
 # call costs two Python frames per level, not three.
 _ASYNC_MISS = """            return await _memo_call(
                 _memo_c, _memo_key, _memo_store, _memo_args, _memo_kwargs, _memo_bound, _memo_looked
@@ -95,7 +98,7 @@ _SYNC_MISS = """            _memo_flow = _memo_call(
             raise RuntimeError("memo: the call flow asked for the body twice")
 """
 
-_SLOTS_MAX = _KEPT_FOLD  # Stats folds kept hit counters past twice this many
+_SLOTS_MAX = KEPT_FOLD  # Stats folds kept hit counters past twice this many
 _compiled: dict[str, types.CodeType] = {}  # wrapper source -> its code, shared by functions of one shape
 
 _GENERIC = {
@@ -108,7 +111,7 @@ _GENERIC = {
 
 
 def _enter(
-    c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]
+    c: CachedState, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[str, Store, Any, dict[str, Any] | None, bool]:
     """The wrappers' path past the slot map: (key, store, hit entry or None, bound arguments, looked).
 
@@ -189,8 +192,8 @@ def _signature_parts(func: Callable[..., Any], sig: inspect.Signature) -> tuple[
     return source, defaults
 
 
-def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
-    """Compile the wrapper of ``c.func`` from :data:`_WRAPPER`, calling ``call`` (a driver) past a hit."""
+def make_wrapper(c: CachedState, is_async: bool) -> Any:
+    """Compile the wrapper of ``c.func`` from :data:`_WRAPPER`, calling its driver past a hit."""
     func = c.func
     found = _signature_parts(func, c.keys.signature)
     defaults: dict[str, Any] = {}
@@ -244,7 +247,7 @@ def make_wrapper(c: _Cached, is_async: bool, call: Callable[..., Any]) -> Any:
         c.slots,
         KeyMaker.probe,
         _enter,
-        call,
+        async_call if is_async else sync_flow,
         time.monotonic,
         next,
         c.opts.backend,

@@ -429,8 +429,8 @@ def test_binding_matches_inspect(func: Any, args: tuple[Any, ...], kwargs: dict[
     """KeyMaker.bind gives inspect's bound arguments (same order) or raises the same TypeError."""
     import inspect
 
-    from memo._core import KeyMaker
     from memo._identity import resolve
+    from memo._keymaker import KeyMaker
     from memo._watch import Watch
 
     maker = KeyMaker(func, Watch(resolve(func), "p:", None, frozenset()), (), None)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import memo
-from memo._core import KeyMaker
+from memo._keymaker import KeyMaker
 from memo.backends.file import FileBackend
 from memo.backends.memory import MemoryBackend
 

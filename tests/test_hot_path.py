@@ -78,10 +78,10 @@ def test_hit_count_exact_under_threads() -> None:
 @drivers
 def test_hit_counts_stay_exact_when_kept_counters_are_folded(is_async: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """Inline hits count per kept slot; folding old counters (past 3 x the slot cap) loses none."""
-    import memo._core
+    import memo._policy
     import memo._wrapper
 
-    monkeypatch.setattr(memo._core, "_KEPT_FOLD", 4)
+    monkeypatch.setattr(memo._policy, "_KEPT_FOLD", 4)
     monkeypatch.setattr(memo._wrapper, "_SLOTS_MAX", 4)
 
     def body(x: int) -> int:
