@@ -29,6 +29,7 @@ from memo._config import (
     get_default_backend,
 )
 from memo._decorator import cache
+from memo._function import CacheOptions
 from memo._hashing import hash_value, register_hasher
 from memo._types import AsyncCachedFunction, CachedFunction, CacheInfo, EntryInfo
 from memo.backends import AsyncBackend, Backend, BaseBackend, MemoryBackend
@@ -57,6 +58,7 @@ __all__ = [
     "BackendWarning",
     "BaseBackend",
     "CacheInfo",
+    "CacheOptions",
     "CacheWriteWarning",
     "CachedFunction",
     "ConfigurationError",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from memo import _config
 from memo._drivers import async_call, sync_call
-from memo._function import CachedState, Options, check_callable
+from memo._function import CachedState, CacheOptions, Options, check_callable
 from memo._types import AsyncCachedFunction, CachedFunction, P, R, T
 from memo._wrapper import make_wrapper
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from 3.11; only type checkers read it
 
 __all__ = ["cache"]
 
@@ -77,38 +80,8 @@ def cache(func: Callable[P, Coroutine[Any, Any, T]], /) -> AsyncCachedFunction[P
 @overload
 def cache(func: Callable[P, R], /) -> CachedFunction[P, R]: ...
 @overload
-def cache(
-    func: None = None,
-    /,
-    *,
-    backend: Any = None,
-    ttl: Any = None,
-    ignore: Any = (),
-    key: Callable[..., Any] | None = None,
-    version: str | None = None,
-    namespace: str | None = None,
-    lock: bool = True,
-    lock_timeout: float = 60,
-    condition: Callable[[Any], bool] | None = None,
-    on_error: str | None = None,
-    secret: bytes | str | None = None,
-) -> _Decorator: ...
-def cache(
-    func: Callable[..., Any] | None = None,
-    /,
-    *,
-    backend: Any = None,
-    ttl: Any = None,
-    ignore: Any = (),
-    key: Callable[..., Any] | None = None,
-    version: str | None = None,
-    namespace: str | None = None,
-    lock: bool = True,
-    lock_timeout: float = 60,
-    condition: Callable[[Any], bool] | None = None,
-    on_error: str | None = None,
-    secret: bytes | str | None = None,
-) -> Any:
+def cache(func: None = None, /, **options: Unpack[CacheOptions]) -> _Decorator: ...
+def cache(func: Callable[..., Any] | None = None, /, **options: Unpack[CacheOptions]) -> Any:
     """Memoize a ``def`` or ``async def`` function on the content of its arguments.
 
     Use it bare or with options (all checked now, at decoration time)::
@@ -119,6 +92,7 @@ def cache(
         @memo.cache(ttl=60, backend="redis://localhost:6379/0", ignore=("verbose",))
         async def get_item(item_id: int, verbose: bool = False) -> dict: ...
 
+    The options (declared, typed and documented once, in :class:`memo.CacheOptions`):
     ``backend``: a backend or URL (``None``: the configured default, looked up per call);
     ``ttl``: seconds or timedelta (``None``: the configured default, never expiring);
     ``ignore``: parameter names left out of the key; ``key``: a function with the same
@@ -128,19 +102,7 @@ def cache(
     for another's computation; ``condition(result)``: store only when true; ``on_error``:
     ``"warn"``, ``"raise"`` or ``"ignore"`` on backend failure; ``secret``: HMAC key.
     """
-    opts = Options(
-        backend=backend,
-        ttl=ttl,
-        ignore=ignore,
-        key=key,
-        version=version,
-        namespace=namespace,
-        lock=lock,
-        lock_timeout=lock_timeout,
-        condition=condition,
-        on_error=on_error,
-        secret=secret,
-    )
+    opts = Options(options)
     if func is not None:
         return _build(func, opts)
     return _Decorator(opts)

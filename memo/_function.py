@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from datetime import timedelta
 
 from memo import _config
 from memo._flight import Flights
@@ -17,53 +20,89 @@ from memo._types import Entry, EntryInfo, entry_info
 from memo._watch import Watch
 from memo.exceptions import ConfigurationError, HashingError
 
-__all__ = ["CachedState", "Options", "check_callable", "make_entry"]
+__all__ = ["OPTION_NAMES", "CacheOptions", "CachedState", "Options", "check_callable", "make_entry"]
+
+
+class CacheOptions(TypedDict, total=False):
+    """The options of ``@memo.cache(...)``: their one declaration (names, types, meaning).
+
+    All are checked at decoration time; each left out takes its default. Wrap
+    ``memo.cache`` with the same typing::
+
+        def my_cache(**options: Unpack[memo.CacheOptions]): return memo.cache(namespace="etl", **options)
+    """
+
+    backend: object
+    """A backend object or URL (``"memory"``, ``"file:///path"``, ``"redis://host"``); default ``None``: the
+    configured default backend, looked up per call."""
+    ttl: float | timedelta | None
+    """Seconds (or a timedelta) an entry lives; ``0``: do not store; default ``None``: the configured default."""
+    ignore: str | Collection[str]
+    """Parameter names (or closure variables) left out of the key; default none."""
+    key: Callable[..., object] | None
+    """A function with the same signature returning what to hash instead of the arguments."""
+    version: str | None
+    """Pin entries across code edits; default ``None``: a fingerprint of the code (edits start afresh)."""
+    namespace: str | None
+    """A group of functions for ``memo.clear(namespace=...)`` and ``memo.admin``; default ``"default"``."""
+    lock: bool
+    """Single flight: concurrent callers of one key wait for one computation; default ``True``."""
+    lock_timeout: float | timedelta
+    """Seconds a caller waits for another's computation before computing itself; default 60."""
+    condition: Callable[[Any], bool] | None
+    """Store a result only when ``condition(result)`` is true."""
+    on_error: Literal["warn", "raise", "ignore"] | None
+    """On a backend failure: warn (default, rate limited), raise ``BackendError``, or stay quiet."""
+    secret: bytes | str | None
+    """HMAC key signing stored records (default: ``MEMO_SECRET`` / ``memo.configure(secret=...)``)."""
+
+
+OPTION_NAMES = frozenset(CacheOptions.__annotations__)
 
 
 class Options:
-    """Validated decorator options."""
+    """Validated decorator options (see :class:`CacheOptions` for what each one means)."""
 
-    __slots__ = (
-        "backend",
-        "condition",
-        "ignore",
-        "key",
-        "lock",
-        "lock_timeout",
-        "namespace",
-        "on_error",
-        "secret",
-        "ttl",
-        "version",
-    )
+    def __init__(self, options: CacheOptions) -> None:
+        unknown = sorted(set(options) - OPTION_NAMES)
+        if unknown:
+            import difflib
 
-    def __init__(self, **opts: Any) -> None:
-        self.backend = opts["backend"] if opts["backend"] is None else _config.resolve_backend(opts["backend"])
-        self.ttl = _config.normalize_ttl(opts["ttl"])
-        ignore = opts["ignore"]
+            hints = [difflib.get_close_matches(name, OPTION_NAMES, 1) for name in unknown]
+            said = ", ".join(f"{n!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for n, h in zip(unknown, hints))
+            raise TypeError(
+                f"memo.cache() got unknown option {said}; its options are {', '.join(sorted(OPTION_NAMES))}"
+            )
+        backend = options.get("backend")
+        self.backend = None if backend is None else _config.resolve_backend(backend)
+        self.ttl = _config.normalize_ttl(options.get("ttl"))
+        ignore: object = options.get("ignore", ())
         if isinstance(ignore, str):
             ignore = (ignore,)
         if not isinstance(ignore, (tuple, list, set, frozenset)) or not all(isinstance(n, str) for n in ignore):
             raise ConfigurationError(f"ignore={ignore!r}: pass a tuple of parameter names, e.g. ignore=('verbose',)")
         self.ignore: tuple[str, ...] = tuple(ignore)
-        for name in ("key", "condition"):
-            if opts[name] is not None and not callable(opts[name]):
-                raise ConfigurationError(f"{name}={opts[name]!r} is not callable: pass a function or None")
-        self.key = opts["key"]
-        self.condition = opts["condition"]
-        version, namespace = opts["version"], opts["namespace"]
+        key, condition = options.get("key"), options.get("condition")
+        for name, given in (("key", key), ("condition", condition)):
+            if given is not None and not callable(given):
+                raise ConfigurationError(f"{name}={given!r} is not callable: pass a function or None")
+        self.key = key
+        self.condition = condition
+        version, namespace = options.get("version"), options.get("namespace")
         for name, text in (("version", version), ("namespace", namespace)):
             if text is not None:
                 check_segment(name, text)
         self.version: str | None = version
         self.namespace: str = namespace or "default"
-        if not isinstance(opts["lock"], bool):
-            raise ConfigurationError(f"lock={opts['lock']!r}: pass True or False")
-        self.lock: bool = opts["lock"]
-        timeout = _config.normalize_ttl(opts["lock_timeout"], "lock_timeout")
+        lock = options.get("lock", True)
+        if not isinstance(lock, bool):
+            raise ConfigurationError(f"lock={lock!r}: pass True or False")
+        self.lock: bool = lock
+        timeout = _config.normalize_ttl(options.get("lock_timeout", 60), "lock_timeout")
         self.lock_timeout: float = 60.0 if timeout is None else timeout
-        self.on_error = None if opts["on_error"] is None else _config.check_on_error(opts["on_error"])
-        self.secret = _config.normalize_secret(opts["secret"])
+        on_error = options.get("on_error")
+        self.on_error = None if on_error is None else _config.check_on_error(on_error)
+        self.secret = _config.normalize_secret(options.get("secret"))
 
 
 class CachedState:

@@ -447,3 +447,19 @@ def test_binding_matches_inspect(func: Any, args: tuple[Any, ...], kwargs: dict[
         return
     bound.apply_defaults()
     assert list(maker.bind(args, kwargs).items()) == list(bound.arguments.items())
+
+
+def test_an_unknown_option_is_refused_with_a_suggestion() -> None:
+    """A misspelt option raises TypeError naming the closest option and listing all of them."""
+    with pytest.raises(TypeError, match=r"unknown option 'tll' \(did you mean 'ttl'\?\).*lock_timeout"):
+        memo.cache(tll=5)  # type: ignore[call-overload]
+
+
+def test_every_declared_option_is_documented_on_cache() -> None:
+    """The one declaration of the options (CacheOptions) and cache's docstring name the same options."""
+    import re
+
+    from memo._function import OPTION_NAMES
+
+    documented = set(re.findall(r"``([a-z_]+)(?:\(result\))?``:", memo.cache.__doc__ or ""))
+    assert documented == set(OPTION_NAMES) == set(memo.CacheOptions.__annotations__)

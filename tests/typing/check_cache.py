@@ -24,3 +24,11 @@ async def use() -> None:
     cleared: int = await fetch.acache_clear()
     refreshed: dict[str, str] = await fetch.acache_refresh("a")
     print(total, key, info, data, deleted, cleared, refreshed)
+
+
+def misuse() -> None:
+    """Options are typed: a misspelt option or a wrong type is an error (strict mypy flags unused ignores)."""
+    memo.cache(tll=5)  # type: ignore[call-overload]
+    memo.cache(ttl="5")  # type: ignore[call-overload]
+    memo.cache(on_error="loud")  # type: ignore[call-overload]
+    memo.cache(ttl=5, ignore=("verbose",), namespace="etl", lock_timeout=1.5, on_error="raise")
