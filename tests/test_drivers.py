@@ -128,3 +128,54 @@ def test_a_refresh_binds_once(counts: Counts, tmp_path: Path, is_async: bool) ->
     result = asyncio.run(func.acache_refresh(["x"])) if is_async else func.cache_refresh(["x"])
     assert result == 3
     assert (counts.reads, counts.binds) == (0, 1)
+
+
+def _normalized(func: Any) -> list[str]:
+    """A driver's body with ``await`` dropped and async names mapped to their sync twins, line by line."""
+    import ast
+    import inspect
+    import textwrap
+
+    twins = {"aload": "load", "asave": "save", "aacquire": "acquire", "arelease": "release"}
+
+    class Sync(ast.NodeTransformer):
+        def visit_Await(self, node: ast.Await) -> Any:
+            return self.visit(node.value)
+
+        def visit_Attribute(self, node: ast.Attribute) -> Any:
+            self.generic_visit(node)
+            node.attr = twins.get(node.attr, node.attr)
+            return node
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    module = ast.Module(body=[Sync().visit(node) for node in body], type_ignores=[])
+    return ast.unparse(module).splitlines()
+
+
+def test_the_two_drivers_stay_line_for_line_twins() -> None:
+    """The async driver is the sync flow with awaits, except for the few lines listed here.
+
+    A change made to one driver and not the other changes this diff and fails the test.
+    """
+    import difflib
+
+    from memo._drivers import async_call, sync_flow
+
+    diff = [
+        line
+        for line in difflib.unified_diff(_normalized(sync_flow), _normalized(async_call), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+    assert diff == [
+        "-store.check_sync()",  # a sync function cannot use an async-only backend
+        "+import asyncio",
+        "-        value, duration = flight.result(timeout=c.opts.lock_timeout)",
+        "+        value, duration = asyncio.wait_for(asyncio.shield(asyncio.wrap_future(flight)), c.opts.lock_timeout)",
+        "-    except (FuturesTimeout, TimeoutError, SOLO):",
+        "+    except (FuturesTimeout, TimeoutError, asyncio.TimeoutError, SOLO):",
+        "-    value = (yield)",  # the sync flow's caller runs the body
+        "+    value = c.func(*args, **kwargs)",
+    ]
