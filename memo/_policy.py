@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-import warnings
 
 from memo import _config
 from memo._types import CacheInfo
+from memo._userline import warn
 from memo.exceptions import BackendError, BackendWarning, CacheWriteWarning, SerializationError
 
 __all__ = ["KEPT_FOLD", "Policy", "Stats"]
@@ -121,11 +121,10 @@ class Policy:
                 if last is not None and now - last < _WARN_INTERVAL:
                     return
                 _last_warned[id(backend)] = now
-            warnings.warn(
+            warn(
                 f"memo: {type(backend).__name__}.{op} failed ({exc!r}); {self.name} ran without the cache. "
                 "Further warnings for this backend are silenced for a minute.",
                 BackendWarning,
-                stacklevel=4,
             )
 
     def write_failed(self, exc: BaseException) -> None:
@@ -134,9 +133,8 @@ class Policy:
             raise SerializationError(f"cannot store the result of {self.name}: {exc!r}") from exc
         if not self.write_warned:
             self.write_warned = True
-            warnings.warn(
+            warn(
                 f"memo: the result of {self.name} cannot be stored ({exc!r}); it is returned uncached. "
                 "Return picklable values to cache them.",
                 CacheWriteWarning,
-                stacklevel=4,
             )

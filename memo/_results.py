@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import sys
 import threading
-import warnings
 import weakref
 from typing import Any
 
 from memo._serialize import Entry
+from memo._userline import warn
 from memo.exceptions import CacheWriteWarning
 
 __all__ = ["fresh", "shared_entry"]
@@ -71,12 +71,11 @@ def _warn_once(owner: Any, kind: str, value: Any) -> None:
         if owner in _warned:
             return
         _warned.add(owner)
-    warnings.warn(
+    warn(
         f"memo: {owner.name} returned {type(value).__name__!r}, an {kind} that its first reader uses up; "
         "it is returned but never cached. Return a list, tuple or other value to cache the result "
         "(or decorate the async def itself, not a plain def wrapping it).",
         CacheWriteWarning,
-        stacklevel=4,
     )
 
 
