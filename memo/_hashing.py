@@ -28,6 +28,7 @@ import io
 import pickle
 import re
 import sys
+import threading
 import types
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
@@ -116,6 +117,8 @@ _registry: dict[type, Callable[[Any], object]] = {}
 _dispatch: dict[type, _Handler] = {}  # exact type -> its canonicaliser; emptied when a hasher is registered
 _aliases: dict[type, type] = {}  # types hashed under another's name (np.memmap as np.ndarray)
 _lazy_modules: dict[str, Callable[[], None]] = {}  # top-level module name -> installer not run yet
+_installing: set[str] = set()  # modules whose installer is running (in the thread holding _install_lock)
+_install_lock = threading.RLock()  # re-entrant: an installer's register_hasher calls come back in
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}")
 _PASS_THROUGH: frozenset[str] = frozenset(
     {
@@ -194,14 +197,20 @@ def _install_pending(t: type) -> None:
     for base in t.__mro__:
         module = base.__module__
         root = module.partition(".")[0] if isinstance(module, str) else ""
-        installer = _lazy_modules.pop(root, None)
-        if installer is None:
+        if root not in _lazy_modules:
             continue
-        try:
-            installer()
-        except BaseException:
-            _lazy_modules[root] = installer  # not installed: every later value of the library fails alike
-            raise
+        # An installer stays pending until it has run, and runs under the lock: another thread
+        # that meets the library meanwhile waits, rather than pick (and cache) another form.
+        with _install_lock:
+            installer = _lazy_modules.get(root)
+            if installer is None or root in _installing:  # installed meanwhile, or its own register_hasher
+                continue
+            _installing.add(root)
+            try:
+                installer()  # if it raises, it stays pending: every later value of the library fails alike
+                del _lazy_modules[root]
+            finally:
+                _installing.discard(root)
 
 
 def canon(obj: object, path: list[int]) -> object:

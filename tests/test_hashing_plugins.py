@@ -5,7 +5,9 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +99,23 @@ def test_lazy_installer_runs_once_and_only_for_its_library(lazy: Any) -> None:
     assert runs == [1]
     assert memo.hash_value(thing(1)) == first != memo.hash_value(thing(2))
     assert runs == [1]
+
+
+def test_threads_meeting_a_library_together_wait_for_its_installer(lazy: Any) -> None:
+    """A second thread hashing a library value while its installer runs waits, and gets the same digest."""
+    thing = _library_class("memo_fakelib4", "Thing")
+    runs: list[int] = []
+
+    def install() -> None:
+        runs.append(1)
+        time.sleep(0.3)  # the other thread arrives meanwhile
+        memo.register_hasher(thing, lambda t: ("content", t.value))
+
+    lazy("memo_fakelib4", install)
+    with ThreadPoolExecutor(2) as pool:
+        digests = list(pool.map(lambda _: memo.hash_value(thing(1)), range(2)))
+    assert runs == [1]
+    assert digests[0] == digests[1] == memo.hash_value(thing(1))
 
 
 def test_a_subclass_defined_elsewhere_installs_its_base_library(lazy: Any) -> None:
