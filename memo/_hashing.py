@@ -28,7 +28,6 @@ import io
 import pickle
 import re
 import sys
-import threading
 import types
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
@@ -42,6 +41,8 @@ from memo._hash_errors import failed as _failed
 from memo._hash_errors import hashing_error as _hashing_error
 from memo._hash_errors import type_name as _type_name
 from memo._hash_errors import what as _what
+from memo._hash_lazy import install_pending as _install_pending
+from memo._hash_lazy import register_lazy
 from memo._hash_rows import ATOMS, SORTABLE, row_table
 from memo.exceptions import HashingError
 
@@ -116,9 +117,6 @@ _Handler = Callable[[Any, type, list[int]], object]
 _registry: dict[type, Callable[[Any], object]] = {}
 _dispatch: dict[type, _Handler] = {}  # exact type -> its canonicaliser; emptied when a hasher is registered
 _aliases: dict[type, type] = {}  # types hashed under another's name (np.memmap as np.ndarray)
-_lazy_modules: dict[str, Callable[[], None]] = {}  # top-level module name -> installer not run yet
-_installing: set[str] = set()  # modules whose installer is running (in the thread holding _install_lock)
-_install_lock = threading.RLock()  # re-entrant: an installer's register_hasher calls come back in
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}")
 _PASS_THROUGH: frozenset[str] = frozenset(
     {
@@ -164,19 +162,6 @@ def register_hasher(cls: type[T], fn: Callable[[T], object]) -> None:
     _dispatch.clear()
 
 
-def register_lazy(module: str, installer: Callable[[], None]) -> None:
-    """Run ``installer`` once, the first time a type from top-level module ``module`` is hashed (internal).
-
-    The installer registers hashers with :func:`register_hasher`. It runs when a type whose
-    ``__mro__`` holds a class of ``module`` is first hashed (or given a hasher), so a
-    subclass defined elsewhere hashes the same whichever value came first, and nothing is
-    imported before the library itself is::
-
-        register_lazy("geo", install_geo_hashers)  # runs at the first geo.Point, say
-    """
-    _lazy_modules[module] = installer
-
-
 def register_alias(cls: type, as_type: type) -> None:
     """Hash instances of ``cls`` exactly like those of ``as_type``, under its name (internal).
 
@@ -188,29 +173,6 @@ def register_alias(cls: type, as_type: type) -> None:
     _install_pending(cls)
     _aliases[cls] = as_type
     _dispatch.clear()
-
-
-def _install_pending(t: type) -> None:
-    """Run the installers not run yet of every top-level module in ``t``'s MRO."""
-    if not _lazy_modules:
-        return
-    for base in t.__mro__:
-        module = base.__module__
-        root = module.partition(".")[0] if isinstance(module, str) else ""
-        if root not in _lazy_modules:
-            continue
-        # An installer stays pending until it has run, and runs under the lock: another thread
-        # that meets the library meanwhile waits, rather than pick (and cache) another form.
-        with _install_lock:
-            installer = _lazy_modules.get(root)
-            if installer is None or root in _installing:  # installed meanwhile, or its own register_hasher
-                continue
-            _installing.add(root)
-            try:
-                installer()  # if it raises, it stays pending: every later value of the library fails alike
-                del _lazy_modules[root]
-            finally:
-                _installing.discard(root)
 
 
 def canon(obj: object, path: list[int]) -> object:

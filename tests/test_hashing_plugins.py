@@ -15,10 +15,10 @@ import pytest
 
 import memo
 import memo.hashers
-from memo import _hashing
+from memo import _hash_lazy, _hashing
 
 ROOT = Path(__file__).resolve().parent.parent
-ENGINE = ("_hashing.py", "_hash_buffers.py", "_hash_rows.py", "_hash_errors.py")
+ENGINE = ("_hashing.py", "_hash_buffers.py", "_hash_rows.py", "_hash_errors.py", "_hash_lazy.py")
 # Libraries memo has or plans hashers for: the engine must spell none of them.
 LIBRARIES = {"numpy", "pandas", "pyarrow", "polars", "torch", *memo.hashers.PLUGINS}
 ALLOWED_THIRD_PARTY = {"xxhash"}  # a hard dependency of memo itself
@@ -41,7 +41,7 @@ def lazy() -> Iterator[Callable[[str, Callable[[], None]], None]]:
 
     yield register
     for name in names:
-        _hashing._lazy_modules.pop(name, None)
+        _hash_lazy._pending.pop(name, None)
     _hashing._registry.clear()
     _hashing._registry.update(registered_before)
     _hashing._dispatch.clear()
@@ -159,11 +159,11 @@ def test_numpy_subclass_hashes_the_same_whichever_value_came_first() -> None:
 def test_plain_values_install_nothing() -> None:
     """Hashing plain values and calling a cached function imports no library and no plug-in."""
     code = (
-        "import sys, memo, memo._hashing as e\n"
+        "import sys, memo, memo._hash_lazy as e\n"
         "@memo.cache\ndef f(x): return x\n"
         "f(3); memo.hash_value([1, {'a': 2.0}, {3}, b'x', None])\n"
         "print(sorted(m for m in ('numpy', 'pandas', 'memo.hashers.numpy', 'memo.hashers.pandas') if m in sys.modules),"
-        " sorted(e._lazy_modules))"
+        " sorted(e._pending))"
     )
     assert _run(code) == "[] ['numpy', 'pandas']"
 
@@ -171,10 +171,10 @@ def test_plain_values_install_nothing() -> None:
 def test_a_numpy_value_installs_only_the_numpy_plugin() -> None:
     """The first array installs the numpy plug-in (once); pandas and its plug-in stay unloaded."""
     code = (
-        "import sys, memo, memo._hashing as e, numpy as np\n"
+        "import sys, memo, memo._hash_lazy as e, numpy as np\n"
         "memo.hash_value(np.arange(3)); memo.hash_value(np.float32(2))\n"
         "print(sorted(m for m in ('pandas', 'memo.hashers.numpy', 'memo.hashers.pandas') if m in sys.modules),"
-        " sorted(e._lazy_modules))"
+        " sorted(e._pending))"
     )
     assert _run(code) == "['memo.hashers.numpy'] ['pandas']"
 
