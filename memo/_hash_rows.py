@@ -3,7 +3,7 @@
 A list or tuple of two or more exact ``dict`` rows that hold the same keys *in the same
 order*, of one exact key type (``int``, ``str`` or ``bytes``), with atom values only, is
 hashed as one table: the keys (in their order) and the xxh3_128 of one column of values
-per key. Key order is part of a dict's content (code observes it: ``pd.DataFrame(rows)``
+per key. Key order is part of a dict's content (code observes it: a data-frame library
 orders its columns by it), so rows whose key order differs never take one form.
 """
 

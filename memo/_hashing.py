@@ -116,7 +116,7 @@ _CHECKED: frozenset[object] = frozenset({_TReduce, _TType, _TFunc, _TEnum, _TBuf
 _Handler = Callable[[Any, type, list[int]], object]
 _registry: dict[type, Callable[[Any], object]] = {}
 _dispatch: dict[type, _Handler] = {}  # exact type -> its canonicaliser; emptied when a hasher is registered
-_aliases: dict[type, type] = {}  # types hashed under another's name (np.memmap as np.ndarray)
+_aliases: dict[type, type] = {}  # types hashed under another's name (a memory-mapped array as the array)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}")
 _PASS_THROUGH: frozenset[str] = frozenset(
     {

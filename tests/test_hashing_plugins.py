@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import time
@@ -214,7 +215,8 @@ def _imported_roots(tree: ast.AST) -> set[str]:
 @pytest.mark.parametrize("name", ENGINE)
 def test_engine_names_no_library_and_no_plugin(name: str) -> None:
     """The engine imports only the stdlib, xxhash and memo modules outside memo.hashers, and spells no library."""
-    tree = ast.parse((ROOT / "memo" / name).read_text(encoding="utf-8"))
+    text = (ROOT / "memo" / name).read_text(encoding="utf-8")
+    tree = ast.parse(text)
     for module in _imported_roots(tree):
         top = module.partition(".")[0]
         assert top in sys.stdlib_module_names or top in ALLOWED_THIRD_PARTY or top == "memo", module
@@ -231,3 +233,6 @@ def test_engine_names_no_library_and_no_plugin(name: str) -> None:
         lowered = word.lower()
         hits = [lib for lib in LIBRARIES if lib in lowered] + (["hashers"] if "memo.hashers" in lowered else [])
         assert not hits, f"{name} names {hits} in {word[:80]!r}"
+    spelled = re.compile(r"\b(np|pd|pa|pl)\.|" + "|".join(sorted(LIBRARIES)) + r"|memo\.hashers", re.IGNORECASE)
+    found = [line for line in text.splitlines() if spelled.search(line)]  # comments included
+    assert not found, f"{name}: {found}"

@@ -80,7 +80,8 @@ def series_values(obj: Any) -> object:
 
     Example::
 
-        series_values(pd.Series([1.5]))  # ("float64", ("ndarray", "<f8", digest))
+        series_values(pd.Series([1.5]))
+        # ("float64", ("backed", "NumpyExtensionArray", "float64", ("ndarray", "<f8", digest)))
     """
     return (str(obj.dtype), values_form(obj.array))
 
