@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import memo.hashers  # noqa: F401  # registers the numpy/pandas hashers to install lazily; imports neither
 from memo._config import (
     cached_functions,
     clear,

@@ -13,6 +13,11 @@ deterministic content raises :class:`~memo.HashingError`. The forms:
   else ``(tag, _TByDigest, sorted digests)``: the two never coincide;
 - every other form is a tuple led by one of the private ``_T*`` classes below, which
   pickle as global references, so no user value can forge one (``docs/hashing.md``).
+
+This module is the engine: it names no third-party library. Hashers for other libraries
+are plug-ins, one module per library, built on its internal API (``__all__`` below): they
+register with :func:`register_hasher`, exactly as a user does, from an installer that
+:func:`register_lazy` runs the first time a type of their library is hashed.
 """
 
 from __future__ import annotations
@@ -31,24 +36,33 @@ from typing import Any, TypeVar
 import xxhash
 
 from memo._hash_buffers import buffer_digest, stream_digest
-from memo._hash_records import ATOMS as _ATOMS
-from memo._hash_records import SORTABLE as _SORTABLE
-from memo._hash_records import records as _table
+from memo._hash_errors import Unhashable as _Unhashable
+from memo._hash_errors import failed as _failed
+from memo._hash_errors import hashing_error as _hashing_error
+from memo._hash_errors import type_name as _type_name
+from memo._hash_errors import what as _what
+from memo._hash_lazy import install_pending as _install_pending
+from memo._hash_lazy import register_lazy
+from memo._hash_rows import ATOMS, SORTABLE, row_table
 from memo.exceptions import HashingError
 
-__all__ = ["buffer_digest", "hash_arguments", "hash_value", "register_hasher", "stream_digest"]
+# The engine's API for the rest of memo and for hasher plug-ins: import these
+# names from here, never an underscore name.
+__all__ = [
+    "ATOMS",
+    "SORTABLE",
+    "buffer_digest",
+    "canon",
+    "digest",
+    "hash_arguments",
+    "hash_value",
+    "register_alias",
+    "register_hasher",
+    "register_lazy",
+    "stream_digest",
+]
 
 T = TypeVar("T")
-_CLOSURE_SUFFIX = " (closure variable)"
-
-
-class _Unhashable(Exception):
-    """Internal: carries the offending value and why, to be turned into HashingError."""
-
-    def __init__(self, value: object, why: str) -> None:
-        super().__init__(why)
-        self.value = value
-        self.why = why
 
 
 # Private tag classes: pickled as global references, so no user value can forge them.
@@ -102,8 +116,7 @@ _CHECKED: frozenset[object] = frozenset({_TReduce, _TType, _TFunc, _TEnum, _TBuf
 _Handler = Callable[[Any, type, list[int]], object]
 _registry: dict[type, Callable[[Any], object]] = {}
 _dispatch: dict[type, _Handler] = {}  # exact type -> its canonicaliser; emptied when a hasher is registered
-_aliases: dict[type, type] = {}  # types hashed under another's name (np.memmap as np.ndarray)
-_lazy_modules: dict[str, Callable[[], None]] = {}
+_aliases: dict[type, type] = {}  # types hashed under another's name (a memory-mapped array as the array)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]{4,}")
 _PASS_THROUGH: frozenset[str] = frozenset(
     {
@@ -142,42 +155,43 @@ def register_hasher(cls: type[T], fn: Callable[[T], object]) -> None:
         raise TypeError(f"register_hasher needs a class, got {cls!r}")
     if not callable(fn):
         raise TypeError(f"register_hasher needs a callable, got {fn!r}")
+    # A plug-in for cls's library installs first, so what is registered last wins whatever
+    # the order: a user's hasher for a library type is never overwritten by the plug-in.
+    _install_pending(cls)
     _registry[cls] = fn
     _dispatch.clear()
 
 
-def register_lazy(module: str, installer: Callable[[], None]) -> None:
-    """Run ``installer`` (which registers hashers) the first time a type from ``module`` is seen."""
-    _lazy_modules[module] = installer
-
-
 def register_alias(cls: type, as_type: type) -> None:
-    """Hash instances of ``cls`` exactly like those of ``as_type`` (internal: ``np.memmap``)."""
+    """Hash instances of ``cls`` exactly like those of ``as_type``, under its name (internal).
+
+    For a view type that must hit what its base computed (a memory-mapped array hashes as
+    the in-memory array it equals)::
+
+        register_alias(MappedArray, Array)
+    """
+    _install_pending(cls)
     _aliases[cls] = as_type
     _dispatch.clear()
-
-
-def _type_name(t: type) -> str:
-    return f"{t.__module__}.{t.__qualname__}"
 
 
 def canon(obj: object, path: list[int]) -> object:
     """Return a deterministic, picklable stand-in for ``obj`` (internal)."""
     t = type(obj)
-    if t in _ATOMS:
+    if t in ATOMS:
         return obj
     if t is list or t is tuple:
-        if _ATOMS.issuperset(map(type, obj)):  # type: ignore[call-overload]
+        if ATOMS.issuperset(map(type, obj)):  # type: ignore[call-overload]
             return obj
-        table = _table(obj)  # type: ignore[arg-type]
+        table = row_table(obj)  # type: ignore[arg-type]
         if table is not None:
             return (_TRecords, t is list, table[0], table[1])
         items = _inside(obj, path, lambda: [canon(x, path) for x in obj])  # type: ignore[attr-defined]
         return items if t is list else tuple(items)
     if t is dict:
         mapping: dict[Any, Any] = obj  # type: ignore[assignment]
-        if _ATOMS.issuperset(map(type, mapping)):  # atom keys: the dict pickles in its own order
-            if _ATOMS.issuperset(map(type, mapping.values())):
+        if ATOMS.issuperset(map(type, mapping)):  # atom keys: the dict pickles in its own order
+            if ATOMS.issuperset(map(type, mapping.values())):
                 return obj
             return _inside(obj, path, lambda: {k: canon(v, path) for k, v in mapping.items()})
         return _inside(obj, path, lambda: (_TDict, [(canon(k, path), canon(v, path)) for k, v in mapping.items()]))
@@ -189,7 +203,7 @@ def canon(obj: object, path: list[int]) -> object:
 def _canon_set(s: set[Any] | frozenset[Any], path: list[int]) -> object:
     tag = _TFrozenSet if type(s) is frozenset else _TSet
     kinds = set(map(type, s))
-    if len(kinds) == 1 and kinds <= _SORTABLE:
+    if len(kinds) == 1 and kinds <= SORTABLE:
         return (tag, _TByValue, tuple(sorted(s)))
     return (tag, _TByDigest, tuple(sorted(digest(canon(x, path)) for x in s)))
 
@@ -210,14 +224,8 @@ def _lookup(t: type) -> Callable[[Any], object] | None:
     fn = _registry.get(t)
     if fn is not None:
         return fn
-    root = t.__module__.partition(".")[0]
-    installer = _lazy_modules.pop(root, None)
-    if installer is not None:
-        installer()
-        fn = _registry.get(t)
-        if fn is not None:
-            return fn
-    for base in t.__mro__[1:]:
+    _install_pending(t)
+    for base in t.__mro__:
         fn = _registry.get(base)
         if fn is not None:
             return fn
@@ -444,38 +452,6 @@ def digest(canonical: object) -> bytes:
     return xxhash.xxh3_128_digest(_dumps(canonical))
 
 
-def _advice(name: str, value: object) -> str:
-    """What to do about a value memo cannot hash: only options memo accepts for ``name``."""
-    var = name[: -len(_CLOSURE_SUFFIX)] if name.endswith(_CLOSURE_SUFFIX) else name
-    hasher = f"memo.register_hasher({type(value).__name__}, fn) to say what its content is"
-    if not var.isidentifier():  # hash_value's "value", a key= function's result
-        return f"pass {hasher}"
-    if var is name:
-        return f"leave it out with ignore=({var!r},), or pass key= to say what to hash, or call {hasher}"
-    return f"leave it out with ignore=({var!r},), or call {hasher}"
-
-
-def _hashing_error(name: str, exc: _Unhashable) -> HashingError:
-    tname = _type_name(type(exc.value))
-    return HashingError(
-        f"cannot hash {_what(name)} of type {tname}: {exc.why}. memo keys calls on "
-        f"argument content; {_advice(name, exc.value)}."
-    )
-
-
-def _what(name: str) -> str:
-    return "the value" if name == "value" else f"argument {name!r}"
-
-
-def _failed(name: str, value: object, exc: BaseException) -> HashingError:
-    """Any other failure while hashing ``value``, as a HashingError naming the parameter."""
-    tname = _type_name(type(value))
-    return HashingError(
-        f"cannot hash {_what(name)} of type {tname}: hashing it failed ({type(exc).__name__}: {exc}). "
-        f"memo keys calls on argument content; {_advice(name, value)}."
-    )
-
-
 def _canon_named(name: str, value: object) -> object:
     try:
         return canon(value, [])
@@ -523,21 +499,3 @@ def hash_arguments(items: Iterable[tuple[str, object]]) -> str:
             except Exception as own:
                 raise _failed(name, value, own) from own
         raise HashingError(f"cannot hash the arguments: {exc}") from exc
-
-
-def _install_numpy() -> None:
-    from memo._hash_ext import install_numpy
-
-    install_numpy()
-
-
-def _install_pandas() -> None:
-    from memo._hash_ext import install_numpy
-    from memo._hash_pandas import install_pandas
-
-    install_numpy()
-    install_pandas()
-
-
-register_lazy("numpy", _install_numpy)
-register_lazy("pandas", _install_pandas)

@@ -280,23 +280,23 @@ def test_lists_of_flat_dicts_are_not_fooled_by_other_values() -> None:
 
 def test_big_text_columns_are_checked_without_joining(monkeypatch: pytest.MonkeyPatch) -> None:
     """Past the join limit, str columns are checked value by value: same digests, same refusals."""
-    from memo import _hash_records
+    from memo import _hash_rows
 
     rows = [{"name": "a", "n": 1}, {"name": "b", "n": 2}]
     nested = [{"name": "a", "n": 1}, {"name": {"y": 1, "x": 2}, "n": 2}]
     nested_other_order = [{"name": "a", "n": 1}, {"name": {"x": 2, "y": 1}, "n": 2}]
     before = [memo.hash_value(v) for v in (rows, nested, nested_other_order)]
-    monkeypatch.setattr(_hash_records, "_JOIN_MAX", 0)
+    monkeypatch.setattr(_hash_rows, "_JOIN_MAX", 0)
     assert [memo.hash_value(v) for v in (rows, nested, nested_other_order)] == before
     assert len(set(before)) == 3
 
 
 def test_complex_columns_take_the_table_path() -> None:
     """A column of complex numbers is hashed as a table (complex is an atom), and by value."""
-    from memo._hash_records import records
+    from memo._hash_rows import row_table
 
     rows = [{"z": 1 + 2j}, {"z": 3j}]
-    assert records(rows) is not None
+    assert row_table(rows) is not None
     assert memo.hash_value(rows) != memo.hash_value([{"z": 1 + 2j}, {"z": 3 + 0j}])
 
 

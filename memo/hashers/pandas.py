@@ -1,24 +1,34 @@
-"""Content hashers for pandas, installed lazily on first sight of its types.
+"""The pandas hasher plug-in: frames, series, indexes and arrays by content (installed lazily).
 
 Every column is hashed exactly: numpy-backed values from their buffers, nullable
 (masked) arrays from their data and mask, Arrow-backed arrays from their Arrow buffers,
 object values by their canonical forms. No ``astype(str)``, no 64-bit per-value hashes,
 and ``-0.0`` stays apart from ``0.0``. A frame's and a series' ``attrs`` count too.
+
+Only :func:`install` is run by memo, the first time a pandas type is hashed (see
+``memo.hashers``); importing this module imports pandas and numpy, loaded by then.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from memo._hash_ext import array_digest, dtype_form
+import numpy as np  # the libraries themselves: absolute imports never resolve to memo.hashers.*
+import pandas as pd
+
 from memo._hashing import canon, register_hasher
+from memo.hashers.numpy import array_digest, dtype_form
+
+__all__ = ["index_form", "install", "series_values", "values_form"]
 
 
 def values_form(values: Any) -> object:
-    """Canonical form of a 1-d pandas array-like (internal)."""
-    import numpy as np
-    import pandas as pd
+    """Canonical form of a 1-d pandas array-like: a column's values, an Index's, a Categorical.
 
+    Example::
+
+        values_form(pd.array([1, None], dtype="Int64"))  # ("masked", "Int64", "<i8", data digest, mask digest)
+    """
     if isinstance(values, np.ndarray):
         if values.dtype.hasobject:
             return ("objects", canon(values.tolist(), []))
@@ -50,9 +60,12 @@ def values_form(values: Any) -> object:
 
 
 def index_form(index: Any) -> object:
-    """Canonical form of a pandas Index (internal)."""
-    import pandas as pd
+    """Canonical form of a pandas Index: its kind, dtype, name, values and frequency.
 
+    Example::
+
+        index_form(pd.RangeIndex(3))  # ("range", 0, 3, 1, None)
+    """
     if isinstance(index, pd.RangeIndex):
         return ("range", index.start, index.stop, index.step, canon(index.name, []))
     if isinstance(index, pd.MultiIndex):
@@ -63,7 +76,13 @@ def index_form(index: Any) -> object:
 
 
 def series_values(obj: Any) -> object:
-    """The dtype and values of a Series or Index (internal)."""
+    """The dtype and values of a Series or Index.
+
+    Example::
+
+        series_values(pd.Series([1.5]))
+        # ("float64", ("backed", "NumpyExtensionArray", "float64", ("ndarray", "<f8", digest)))
+    """
     return (str(obj.dtype), values_form(obj.array))
 
 
@@ -80,10 +99,14 @@ def _flags(obj: Any) -> bool:
     return bool(obj.flags.allows_duplicate_labels)
 
 
-def install_pandas() -> None:
-    """Register the pandas hashers (internal; runs when pandas types are first hashed)."""
-    import pandas as pd
+def install() -> None:
+    """Register the pandas hashers through ``register_hasher``, as a user would.
 
+    memo runs it the first time a pandas type is hashed (numpy values inside install the
+    numpy plug-in the same way when they are reached); by hand::
+
+        memo.hashers.pandas.install()
+    """
     register_hasher(pd.Series, _hash_series)
     register_hasher(pd.DataFrame, _hash_frame)
     register_hasher(pd.Index, index_form)

@@ -1,9 +1,9 @@
-"""The table fast path for lists of flat dicts (rows of records), checked at C speed.
+"""The hashing engine's table fast path for lists of flat dicts (rows), checked at C speed.
 
 A list or tuple of two or more exact ``dict`` rows that hold the same keys *in the same
 order*, of one exact key type (``int``, ``str`` or ``bytes``), with atom values only, is
 hashed as one table: the keys (in their order) and the xxh3_128 of one column of values
-per key. Key order is part of a dict's content (code observes it: ``pd.DataFrame(rows)``
+per key. Key order is part of a dict's content (code observes it: a data-frame library
 orders its columns by it), so rows whose key order differs never take one form.
 """
 
@@ -18,9 +18,10 @@ from typing import Any
 
 import xxhash
 
-__all__ = ["ATOMS", "SORTABLE", "records"]
+__all__ = ["ATOMS", "SORTABLE", "row_table"]
 
-# Exact types the C pickler serializes deterministically by content.
+# Exact types the C pickler serializes deterministically by content. Defined here, below the
+# engine, because the row check needs them; the rest of memo imports them from memo._hashing.
 ATOMS: frozenset[type] = frozenset({int, str, float, bool, type(None), bytes, complex})
 # Exact types whose == is exact within the type (and which sort by value).
 SORTABLE: frozenset[type] = frozenset({int, str, bytes})
@@ -29,7 +30,7 @@ _JOIN_MAX = 16 << 20  # record columns pickled to more than this check str colum
 _DICT_ONLY: frozenset[type] = frozenset({dict})
 
 
-def records(seq: Sequence[Any]) -> tuple[tuple[object, ...], bytes] | None:
+def row_table(seq: Sequence[Any]) -> tuple[tuple[object, ...], bytes] | None:
     """``(keys, digest)`` when ``seq`` is a table of flat dicts, else ``None``.
 
     ``[{"id": 1, "ok": True}, {"id": 2, "ok": False}]`` gives ``(("id", "ok"), digest)``,
