@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Coroutine, Generator
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
-from memo import _config, _xflight
+from memo import _config, _registry, _xflight
 from memo._core import (
     ABANDONED,
     MISS,
@@ -23,7 +23,6 @@ from memo._core import (
     Stats,
     computed,
     computing,
-    entry_info,
     make_entry,
     reentrant,
 )
@@ -187,7 +186,9 @@ class _Cached:
         return make_entry(value, duration, self.name, self.keys.describe(args, kwargs), self.version, self.ttl())
 
     def entries(self) -> list[EntryInfo]:
-        return [entry_info(k, e) for k, e in self.store().entries(self.fn_prefix)]
+        from memo import admin  # the management layer sits above this one: looked up when used
+
+        return admin.entries(self.store().backend, self.name, self.opts.namespace)
 
 
 # ---------------------------------------------------------------------------------------
@@ -416,7 +417,7 @@ def _build(func: Callable[..., Any], opts: _Options) -> Any:
         ("_memo", c),
     ):
         setattr(wrapper, attr, value)
-    _config.register(wrapper, c.fn_prefix, c.version, opts.backend)
+    _registry.register(wrapper, opts.namespace, c.name, c.fn_prefix, c.version, opts.backend)
     return wrapper
 
 
