@@ -208,35 +208,41 @@ def _ours(backend: Any, filt: _Filter) -> tuple[list[tuple[str, KeyParts]], dict
     return found, under, listed
 
 
-def _reader(backend: Any) -> Callable[[str], Entry | None]:
-    """Reads one key's metadata (None: gone, expired or not a record), never unpickling a value."""
+def _metadata(backend: Any, keys: list[str]) -> list[Entry | None]:
+    """Each key's metadata (None: gone, expired or not a record), never unpickling a value.
+
+    A backend that keeps entry objects hands them over as they are; one that keeps records
+    is asked for each record's head only (``get_heads`` for all at once where it has it,
+    else ``get_head`` per key, else ``get``), and the head's JSON metadata is read.
+    """
     get_entry = getattr(backend, "get_entry", None)
     if getattr(backend, "stores_objects", False) and callable(get_entry):
-        return get_entry  # type: ignore[no-any-return]  # the entry object itself: nothing to decode
-    read = sync_method(backend, "get_head") or _method(backend, "get")  # a head holds the metadata
+        return [get_entry(key) for key in keys]  # the entry objects themselves: nothing to decode
+    many = sync_method(backend, "get_heads")
+    if many is not None:
+        heads = many(keys)
+    else:
+        read = sync_method(backend, "get_head") or _method(backend, "get")
+        heads = [read(key) for key in keys]
     now = time.time()
-
-    def meta(key: str) -> Entry | None:
-        data = read(key)
-        if data is None:
-            return None
-        try:
-            found = read_meta(data)
-        except RecordError:
-            return None  # not a record memo wrote (or a damaged one): not an entry
-        expires = found.get("expires")
-        if isinstance(expires, (int, float)) and expires <= now:
-            return None  # expired, though the store still holds it: no more listed than served
-        return entry_from_meta(found)
-
-    return meta
+    found: list[Entry | None] = []
+    for data in heads:
+        meta = None
+        if data is not None:
+            with contextlib.suppress(RecordError):  # not a record memo wrote (or a damaged one)
+                meta = read_meta(data)
+        expires = None if meta is None else meta.get("expires")
+        if meta is None or (isinstance(expires, (int, float)) and expires <= now):
+            found.append(None)  # expired, though the store still holds it: no more listed than served
+        else:
+            found.append(entry_from_meta(meta))
+    return found
 
 
 def _entries(backend: Any, filt: _Filter) -> list[EntryInfo]:
-    read = _reader(backend)
+    ours = _ours(backend, filt)[0]
     listed = []
-    for key, parts in _ours(backend, filt)[0]:
-        entry = read(key)
+    for (key, parts), entry in zip(ours, _metadata(backend, [key for key, _ in ours]), strict=True):
         if entry is not None:
             listed.append(
                 EntryInfo(

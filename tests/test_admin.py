@@ -325,3 +325,14 @@ def test_memo_admin_is_a_lazy_attribute() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "memo.admin"]
     assert memo.admin is admin
+
+
+def test_redis_get_heads_reads_many_heads_in_one_go(redis_backend: Any) -> None:
+    """RedisBackend.get_heads gives each key's head as get_head does, None for a missing key."""
+    keys = [f"default:userpkg.mod.f:v1:{i:032x}" for i in range(2500)]
+    for key in keys[:3]:
+        redis_backend.set(key, _record("userpkg.mod.f"))
+    heads = redis_backend.get_heads([*keys[:3], "missing", *keys[3:]])
+    assert heads[:3] == [redis_backend.get_head(k) for k in keys[:3]]
+    assert heads[:3] == [redis_backend.get(k) for k in keys[:3]]  # records shorter than 64 KiB: whole
+    assert heads[3:] == [None] * 2498
