@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import memo.hashers  # noqa: F401  # registers the numpy/pandas hashers to install lazily; imports neither
 from memo._config import (
-    cached_functions,
-    clear,
     configure,
     disable,
     disabled,
@@ -32,6 +30,7 @@ from memo._config import (
 from memo._decorator import cache
 from memo._function import CacheOptions
 from memo._hashing import hash_value, register_hasher
+from memo._registry import cached_functions
 from memo._types import AsyncCachedFunction, CachedFunction, CacheInfo, EntryInfo
 from memo.backends import AsyncBackend, Backend, BaseBackend, MemoryBackend
 from memo.exceptions import (
@@ -46,6 +45,7 @@ from memo.exceptions import (
 )
 
 if TYPE_CHECKING:
+    from memo import admin
     from memo.backends.file import FileBackend
     from memo.backends.redis import RedisBackend
 
@@ -72,6 +72,7 @@ __all__ = [
     "RedisBackend",
     "SerializationError",
     "__version__",
+    "admin",
     "cache",
     "cached_functions",
     "clear",
@@ -84,15 +85,34 @@ __all__ = [
     "register_hasher",
 ]
 
+
+def clear(namespace: str | None = None) -> int:
+    """Clear memo's entries on every backend in use, or one whole namespace; how many were deleted.
+
+    The backends in use are the default one and every backend a registered function
+    names. Without a namespace, every key of memo's layout
+    (``namespace:module.qualname:version:digest``) on them goes, also those of functions
+    renamed, deleted or defined in another process; other keys are never touched. With a
+    namespace, every key under ``namespace:`` goes. For one backend, function or version,
+    from any process, see :mod:`memo.admin`::
+
+        memo.clear()                   # every memo entry on the backends in use
+        memo.clear(namespace="etl")    # the "etl" namespace, on the default and explicit backends
+    """
+    from memo import admin
+
+    return admin._clear_in_use(namespace)
+
+
 _LAZY = {"FileBackend": "memo.backends.file", "RedisBackend": "memo.backends.redis"}
 
 
 def __getattr__(name: str) -> Any:
     """Import backends with optional or heavy dependencies only when first used."""
-    if name == "testing":  # the contract suite imports pytest: load it only on request
+    if name in ("testing", "admin"):  # testing imports pytest; admin is loaded when first managed
         import importlib
 
-        return importlib.import_module("memo.testing")
+        return importlib.import_module(f"memo.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'memo' has no attribute {name!r}")

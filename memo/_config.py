@@ -1,4 +1,4 @@
-"""Process-wide defaults, backend URLs, the enable switch and the function registry."""
+"""Process-wide defaults, backend URLs and the enable switch (the function registry is ``_registry``)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,13 @@ import contextlib
 import os
 import sys
 import threading
-import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from memo._keys import check_segment, function_prefix, namespace_prefix, parse_key
 from memo.exceptions import ConfigurationError
-
-if TYPE_CHECKING:
-    from memo._types import CachedFunction
 
 __all__ = [
     "ON_ERROR_CHOICES",
-    "clear",
     "configure",
     "disable",
     "disabled",
@@ -50,7 +44,6 @@ class _State:
         self.on_error: str = "warn"
         self.secret: Any = UNREAD  # MEMO_SECRET is read on first use
         self.enabled: bool = os.environ.get("MEMO_DISABLE", "").strip().lower() not in ("1", "true", "yes", "on")
-        self.registry: weakref.WeakValueDictionary[str, CachedFunction[..., Any]] = weakref.WeakValueDictionary()
         # The default backend when memo made it from a URL (configure or MEMO_BACKEND): (spec, backend).
         # Only such a backend is reused for the same URL and closed when replaced.
         self.made: tuple[tuple[str, str | None], Any] | None = None
@@ -286,122 +279,3 @@ def disabled() -> Iterator[None]:
         yield
     finally:
         state.enabled = previous
-
-
-_versions: dict[str, str] = {}  # "namespace:function:" -> version registered last in this process
-
-
-def register(func: CachedFunction[..., Any], prefix: str, version: str, backend: Any) -> None:
-    """Add a decorated function to the registry; drop its previous version's entries from memory.
-
-    When a function registers under ``prefix`` (``namespace:module.qualname:``) with another
-    version than the one registered before it (its code was edited and the cell re-run),
-    the previous version's entries belong to replaced code. They are dropped from an
-    in-process backend (the default memory backend, or the function's own memory
-    backend), where nothing else would ever free them; persistent backends keep every
-    version until ``cache_clear()``. (A still-referenced old function just recomputes.)
-    """
-    state.registry[prefix[:-1]] = func
-    with state.lock:
-        previous, _versions[prefix] = _versions.get(prefix), version
-    if previous is None or previous == version:
-        return
-    target = state.backend if backend is None else backend
-    clear_prefix = _sync_method(target, "clear")
-    if getattr(target, "stores_objects", False) and clear_prefix is not None:
-        clear_prefix(f"{prefix}{previous}:")
-
-
-def cached_functions() -> list[CachedFunction[..., Any]]:
-    """Every live ``@memo.cache`` function, in name order (the magics and inspector use it).
-
-    Example::
-
-        for f in memo.cached_functions(): print(f.cache_name, f.cache_info())
-    """
-    return sorted(state.registry.values(), key=lambda f: f.cache_name)
-
-
-def _backends_in_use(functions: list[CachedFunction[..., Any]]) -> list[Any]:
-    """The default backend and every backend a registered function names, each once."""
-    backends: dict[int, Any] = {}
-    for candidate in [get_default_backend(), *(f._memo.opts.backend for f in functions)]:  # type: ignore[attr-defined]
-        if candidate is not None:
-            backends.setdefault(id(candidate), candidate)
-    return list(backends.values())
-
-
-def _sync_method(backend: Any, name: str) -> Any:
-    """``backend.<name>`` when it is a plain (not ``async def``) method, else None."""
-    import inspect
-
-    method = getattr(backend, name, None)
-    return method if callable(method) and not inspect.iscoroutinefunction(method) else None
-
-
-def _clear_memo_keys(backend: Any) -> int | None:
-    """Delete every key of memo's layout in ``backend`` (None: it cannot list keys from sync code).
-
-    A backend holding nothing but memo's keys is cleared with one ``clear()``; otherwise a
-    function's keys go with one ``clear(prefix)`` when every key under that prefix is
-    memo's, else key by key, so a foreign key sharing the prefix stays.
-    """
-    keys, clear, delete = (_sync_method(backend, m) for m in ("keys", "clear", "delete"))
-    if keys is None or clear is None or delete is None:
-        return None
-    ours: dict[str, list[str]] = {}
-    under: dict[str, int] = {}  # keys under each "namespace:function:" prefix, memo's or not
-    listed = 0
-    for key in keys(""):
-        listed += 1
-        if not isinstance(key, str) or key.count(":") < 2:
-            continue
-        prefix = key[: key.index(":", key.index(":") + 1) + 1]  # neither part holds a ':'
-        under[prefix] = under.get(prefix, 0) + 1
-        parts = parse_key(key)
-        if parts is not None:
-            ours.setdefault(function_prefix(parts.namespace, parts.function), []).append(key)
-    if sum(map(len, ours.values())) == listed:  # nothing but memo's keys: one clear
-        return int(clear("")) if listed else 0
-    total = 0
-    for prefix, found in ours.items():
-        if under[prefix] == len(found):
-            total += int(clear(prefix))
-        else:
-            total += sum(bool(delete(k)) for k in found)
-    return total
-
-
-def clear(namespace: str | None = None) -> int:
-    """Clear memo's entries on every backend in use, or one whole namespace; how many were deleted.
-
-    The backends in use are the default one and every backend a registered function
-    names. Without a namespace, every key of memo's layout
-    (``namespace:module.qualname:version:digest``) on them goes, also those of functions
-    renamed, deleted or defined in another process; other keys are never touched. With a
-    namespace, every key under ``namespace:`` goes::
-
-        memo.clear()                   # every memo entry on the backends in use
-        memo.clear(namespace="etl")    # the "etl" namespace, on the default and explicit backends
-    """
-    functions = cached_functions()
-    if namespace is not None:
-        check_segment("namespace", namespace)
-    total = 0
-    unlisted: set[int] = set()
-    for backend in _backends_in_use(functions):
-        if namespace is None:
-            cleared = _clear_memo_keys(backend)
-            if cleared is None:
-                unlisted.add(id(backend))
-            else:
-                total += cleared
-            continue
-        clear_prefix = _sync_method(backend, "clear")
-        if clear_prefix is not None:  # async-only value backends cannot be cleared from sync code
-            total += int(clear_prefix(namespace_prefix(namespace)))
-    for func in functions:  # backends that cannot list keys: each function clears its own prefix
-        backend = func._memo.opts.backend  # type: ignore[attr-defined]
-        if id(get_default_backend() if backend is None else backend) in unlisted:
-            total += func.cache_clear()
-    return total

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, overload
 
-from memo import _config
+from memo import _registry
 from memo._drivers import async_call, sync_call
 from memo._function import CachedState, CacheOptions, Options, check_callable
-from memo._types import AsyncCachedFunction, CachedFunction, P, R, T
+from memo._types import AsyncCachedFunction, CachedFunction, EntryInfo, P, R, T
 from memo._wrapper import make_wrapper
 
 if TYPE_CHECKING:
@@ -58,12 +58,17 @@ def _build(func: Callable[..., Any], opts: Options) -> Any:
     def cache_clear() -> int:
         return c.store().clear(c.fn_prefix)
 
+    def cache_entries() -> list[EntryInfo]:
+        from memo import admin  # loaded on first use: `import memo` stays light
+
+        return admin.entries(c.store().backend, c.name, opts.namespace)
+
     for attr, value in (
         ("cache_key", cache_key),
         ("cache_delete", cache_delete),
         ("cache_clear", cache_clear),
         ("cache_info", c.stats.info),
-        ("cache_entries", c.entries),
+        ("cache_entries", cache_entries),
         ("cache_refresh", refresh),
         ("uncached", func),
         ("cache_name", c.name),
@@ -71,7 +76,7 @@ def _build(func: Callable[..., Any], opts: Options) -> Any:
         ("_memo", c),
     ):
         setattr(wrapper, attr, value)
-    _config.register(wrapper, c.fn_prefix, c.version, opts.backend)
+    _registry.register(wrapper, opts.namespace, c.name, c.fn_prefix, c.version, opts.backend)
     return wrapper
 
 

@@ -16,7 +16,7 @@ from memo._keymaker import KeyMaker
 from memo._keys import check_segment, function_prefix
 from memo._policy import Policy, Stats
 from memo._store import Store, store_for
-from memo._types import Entry, EntryInfo, entry_info
+from memo._types import Entry
 from memo._watch import Watch
 from memo.exceptions import ConfigurationError, HashingError
 
@@ -168,9 +168,6 @@ class CachedState:
             return None
         args_text = self.keys.describe(args, kwargs, bound)
         return make_entry(value, duration, self.name, args_text, self.version, self.ttl())
-
-    def entries(self) -> list[EntryInfo]:
-        return [entry_info(k, e) for k, e in self.store().entries(self.fn_prefix)]
 
 
 def make_entry(value: Any, duration: float, name: str, args: str, version: str, ttl: float | None) -> Entry:

@@ -101,6 +101,8 @@ class EntryInfo(NamedTuple):
     expires: float | None
     duration: float
     version: str
+    namespace: str = ""  # from the key: entries of every function can be listed together (memo.admin)
+    function: str = ""  # module.qualname, from the key
 
 
 def entry_info(key: str, entry: Entry) -> EntryInfo:
