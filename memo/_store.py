@@ -19,10 +19,11 @@ import time
 import warnings
 from typing import Any
 
-from memo._core import MISS, Policy, entry_from_meta
 from memo._health import breaker_for, is_transient
+from memo._policy import Policy
 from memo._results import shared_entry
 from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, read_meta, record_parts
+from memo._types import MISS, entry_from_meta
 from memo.exceptions import BackendWarning, ConfigurationError, MemoError
 
 __all__ = ["Store", "store_for"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from memo._core import MISS, Policy
 from memo._locks import CrossLock, poll_delays
+from memo._policy import Policy
+from memo._types import MISS
 
 __all__ = ["LEASE", "aacquire", "acquire", "arelease", "release"]
 
