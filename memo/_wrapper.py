@@ -17,7 +17,6 @@ from memo import _config
 from memo._core import _KEPT_FOLD, MISS, KeyMaker
 from memo._store import Store
 from memo._watch import UNSET as _UNSET
-from memo.backends.memory import MemoryBackend
 
 if TYPE_CHECKING:
     import inspect
@@ -105,8 +104,9 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
     """The wrappers' path past the slot map: (key, store, hit entry or None).
 
     Finds the key (remembered, else computed and remembered) and the store. A hit on a
-    plain MemoryBackend is served here (I/O-free, so for both drivers) and its slot kept
-    for the wrapper's next call; anything else goes to the driver.
+    backend that offers slots (the ``SlotSource`` capability: MemoryBackend) is served here
+    (I/O-free, so for both drivers) and its slot kept for the wrapper's next call; anything
+    else goes to the driver.
     """
     fast = c.fast
     try:
@@ -118,21 +118,21 @@ def _enter(c: _Cached, typed: tuple[Any, ...], args: tuple[Any, ...], kwargs: di
         key = c.keys.watch.prefix + c.keys._digest(args, kwargs)
         c.keys.remember(fast, typed, (*args, *kwargs.values()), key)
     store = c.store()
-    backend = store.backend
-    if type(backend) is not MemoryBackend:
+    if not store.slots:  # not a SlotSource (declared backend capability): the driver loads
         return key, store, None
     entry = store.load(key, c.policy)
     if entry is MISS:
         return key, store, None
     took: float = entry.duration
     c.stats.hit(took)
-    slot = backend._data.get(key)
+    slot = store.slot(key)
     if remembered and slot is not None and slot.item is entry:
+        backend = store.backend  # the slot's owner: the template serves it only while this is the call's backend
         slots = c.slots
         if c.slots_owner is not backend or len(slots) >= _SLOTS_MAX:
             slots.clear()
             c.slots_owner = backend
-        slots[typed] = (slot, entry, c.stats.keep(took), slot.owner, slot.expires)
+        slots[typed] = (slot, entry, c.stats.keep(took), backend, slot.expires)
     return key, store, entry
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from memo.backends._base import BaseBackend
 from memo.backends._redis_conn import _BIG_SEND, _ADirect, _Direct, _InThread, _Loop
+from memo.backends._redis_lock import RedisLock
 from memo.exceptions import ConfigurationError
 
 __all__ = ["RedisBackend"]
@@ -351,8 +352,6 @@ class RedisBackend(BaseBackend):
         Without a direct connection (a cluster or a user's client) it is a plain :meth:`set`
         and the lock is released by its holder as usual.
         """
-        from memo._locks import RedisLock
-
         self._sync()
         direct = self._direct
         if direct is None or type(lock) is not RedisLock:
@@ -373,8 +372,6 @@ class RedisBackend(BaseBackend):
 
     async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
         """Async :meth:`set_releasing`."""
-        from memo._locks import RedisLock
-
         direct = self._loop().direct
         if direct is None or type(lock) is not RedisLock:
             return await self.aset(key, value, ttl)
@@ -392,10 +389,11 @@ class RedisBackend(BaseBackend):
             raise self._refusal(key, len(value), replies[0], False)
         return None
 
-    def make_lock(self, key: str, lease: float) -> Any:
-        """A ``SET NX PX`` lease on ``key`` for cross-process single-flight."""
-        from memo._locks import RedisLock
+    def make_lock(self, key: str, lease: float) -> RedisLock:
+        """A ``SET NX PX`` lease on ``key`` for cross-process single-flight, extended while held::
 
+        lock = backend.make_lock("default:mod.f:v:abc", 10.0)
+        """
         return RedisLock(self._run, self._arun, self._k(_LOCKS + key), lease)
 
     def close(self) -> None:
