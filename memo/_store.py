@@ -38,6 +38,7 @@ from memo.backends._base import (
     Slot,
     SlotSource,
     TransientErrors,
+    declares,
 )
 from memo.exceptions import BackendWarning, ConfigurationError, MemoError
 
@@ -50,8 +51,8 @@ _PARTS_MIN = 1 << 20  # records this big go as a list of buffers to backends tha
 class BackendState:
     """What memo keeps per backend object: its resolved capabilities, breaker and warning clock.
 
-    Resolved once, from the capability Protocols of ``memo.backends._base`` (``isinstance``,
-    never a ``getattr`` probe later), and shared by every :class:`Store` of the backend (one
+    Resolved once, from the capability Protocols of ``memo.backends._base`` (``declares``,
+    that is ``isinstance``; never a ``getattr`` probe later), and shared by every :class:`Store` of the backend (one
     per function and signing key), so all functions on a backend share one breaker::
 
         state = BackendState(memo.FileBackend())
@@ -75,23 +76,23 @@ class BackendState:
     def __init__(self, backend: Any) -> None:
         import inspect  # kept out of `import memo`
 
-        if isinstance(backend, ObjectStore) and backend.stores_objects:
+        if declares(backend, ObjectStore) and backend.stores_objects:
             self.kind = OBJECT
-        elif not isinstance(backend, AsyncBackend) and inspect.iscoroutinefunction(getattr(backend, "get", None)):
+        elif not declares(backend, AsyncBackend) and inspect.iscoroutinefunction(getattr(backend, "get", None)):
             self.kind = VALUE  # async get/set keeping Python values, no a* twins (see the module docstring)
         else:
             self.kind = BYTES
         # The a* twins are used when the backend has them all, else the sync methods run in a thread.
-        self.native = isinstance(backend, AsyncBackend)
-        transient = backend.transient_errors if isinstance(backend, TransientErrors) else ()
+        self.native = declares(backend, AsyncBackend)
+        transient = backend.transient_errors if declares(backend, TransientErrors) else ()
         self.transient: tuple[type[BaseException], ...] = tuple(
             t for t in (transient if isinstance(transient, tuple) else ()) if isinstance(t, type)
         )
-        self.parts = isinstance(backend, PartsWriter)
-        self.releasing = isinstance(backend, ReleasingWriter)
-        self.head = isinstance(backend, HeadReader)
-        self.locking = isinstance(backend, Locking)
-        self.slots = self.kind == OBJECT and isinstance(backend, SlotSource)
+        self.parts = declares(backend, PartsWriter)
+        self.releasing = declares(backend, ReleasingWriter)
+        self.head = declares(backend, HeadReader)
+        self.locking = declares(backend, Locking)
+        self.slots = self.kind == OBJECT and declares(backend, SlotSource)
         self.breaker = Breaker()
         self.clock = WarnClock()
         self.unverifiable_warned: set[bytes | None] = set()  # signing keys already warned about

@@ -8,12 +8,14 @@ import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import memo
 from memo import _store
 from memo.backends import CrossLock, HeadReader, Locking, PartsWriter, SlotSource
+from memo.backends._base import declares
 
 BACKENDS = Path(memo.__file__).parent / "backends"
 # What a backend may import from memo: its own package, the record codec, the key layout,
@@ -164,6 +166,55 @@ def test_third_party_capabilities_are_recognised_from_the_types() -> None:
     assert (plain.head, plain.parts, plain.locking, plain.releasing, plain.slots) == (False,) * 5
     assert _store.store_for(_Heads(), None).head
     assert _store.store_for(_Locks(), None).locking
+
+
+CAPABILITIES = [
+    memo.backends.AsyncBackend,
+    CrossLock,
+    HeadReader,
+    Locking,
+    memo.backends.ObjectStore,
+    PartsWriter,
+    memo.backends.ReleasingWriter,
+    SlotSource,
+    memo.backends.TransientErrors,
+]
+
+
+class _NoSlots(memo.MemoryBackend):
+    """A MemoryBackend subclass that reads differently: its slot capability is withdrawn (set to None)."""
+
+    def get_entry(self, key: str) -> Any:
+        return super().get_entry(key)
+
+
+@pytest.mark.parametrize("capability", CAPABILITIES, ids=lambda c: c.__name__)
+def test_declares_is_isinstance(capability: type, tmp_path: Path) -> None:
+    """declares(obj, P), what the store resolves with, answers exactly as isinstance(obj, P) for every capability."""
+    objects = [
+        _Dict(),
+        _Heads(),
+        _Parts(),
+        _Locks(),
+        _Lock(_Locks(), "k"),
+        _Unweakable(),
+        _NoSlots(),
+        memo.MemoryBackend(),
+        memo.FileBackend(tmp_path),
+        memo.RedisBackend("redis://127.0.0.1:1/0"),
+        object(),
+    ]
+    answers = [declares(obj, capability) for obj in objects]
+    assert answers == [isinstance(obj, capability) for obj in objects]
+    assert any(answers)  # each capability is met by one of them at least, and missed by another
+    assert not all(answers)
+
+
+def test_memory_subclass_overriding_reads_offers_no_slots() -> None:
+    """A MemoryBackend subclass whose get_entry differs is no SlotSource: each of its hits goes through get_entry."""
+    assert not isinstance(_NoSlots(), SlotSource)
+    assert _store.store_for(_NoSlots(), None).slots is False
+    assert _store.store_for(memo.MemoryBackend(), None).slots is True
 
 
 def test_head_reader_is_used_by_listings() -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "Slot",
     "SlotSource",
     "TransientErrors",
+    "declares",
     "poll_delays",
 ]
 
@@ -270,6 +271,31 @@ class TransientErrors(Protocol):
     """
 
     transient_errors: tuple[type[BaseException], ...]
+
+
+_MEMBERS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def declares(obj: object, capability: type) -> bool:
+    """``isinstance(obj, capability)`` for these Protocols, at the cost of a few ``getattr``\\s.
+
+    Same rule as ``isinstance`` on a runtime-checkable Protocol (every member present; a
+    method set to ``None`` opts out), without its per-call walk of the Protocol's MRO, which
+    costs ~20 us a check on Python 3.11::
+
+        declares(memo.FileBackend(), HeadReader)   # True
+    """
+    members = _MEMBERS.get(capability)
+    if members is None:
+        names = {n for n in vars(capability).get("__annotations__", {})}
+        names.update(n for n, v in vars(capability).items() if callable(v) and not n.startswith("_"))
+        members = _MEMBERS[capability] = tuple((n, callable(vars(capability).get(n))) for n in sorted(names))
+    missing = object()
+    for name, is_method in members:
+        value = getattr(obj, name, missing)
+        if value is missing or (is_method and value is None):
+            return False
+    return True
 
 
 def poll_delays(first: float = 0.002, factor: float = 1.5, cap: float = 0.1) -> Iterator[float]:

@@ -18,7 +18,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from memo.backends._base import BaseBackend
+from memo.backends._base import BaseBackend, CrossLock
 from memo.backends._redis_conn import _BIG_SEND, _ADirect, _Direct, _InThread, _Loop
 from memo.backends._redis_lock import RedisLock
 from memo.exceptions import ConfigurationError
@@ -346,7 +346,7 @@ class RedisBackend(BaseBackend):
             if key is not None:
                 yield key
 
-    def set_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
+    def set_releasing(self, key: str, value: bytes, ttl: float | None, lock: CrossLock) -> None:
         """:meth:`set`, and release ``lock`` (a lease of this backend) in the same round trip.
 
         Without a direct connection (a cluster or a user's client) it is a plain :meth:`set`
@@ -370,7 +370,7 @@ class RedisBackend(BaseBackend):
             raise self._refusal(key, len(value), replies[0], False)
         return None
 
-    async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
+    async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: CrossLock) -> None:
         """Async :meth:`set_releasing`."""
         direct = self._loop().direct
         if direct is None or type(lock) is not RedisLock:
