@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import inspect
     from concurrent.futures import Future
 
-    from memo._health import WarnClock
+    from memo._breaker import WarnClock
 
 from memo import _config
 from memo._hashing import hash_arguments

@@ -23,8 +23,8 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from memo._breaker import Breaker, WarnClock, is_transient
 from memo._core import MISS, Policy, entry_from_meta
-from memo._health import Breaker, WarnClock, is_transient
 from memo._results import shared_entry
 from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, read_meta, record_parts
 from memo.backends._base import (
