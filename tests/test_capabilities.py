@@ -216,6 +216,12 @@ def test_memory_subclass_overriding_reads_offers_no_slots() -> None:
     assert _store.store_for(_NoSlots(), None).slots is False
     assert _store.store_for(memo.MemoryBackend(), None).slots is True
 
+    class Vouched(_NoSlots):
+        def slot(self, key: str) -> Any:
+            return memo.MemoryBackend.slot(self, key)
+
+    assert isinstance(Vouched(), SlotSource)
+
 
 def test_head_reader_is_used_by_listings() -> None:
     """A third-party HeadReader's get_head (not get) reads the metadata that cache_entries lists."""

@@ -82,9 +82,10 @@ class MemoryBackend(BaseBackend):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.get_entry is not MemoryBackend.get_entry:
+        if cls.get_entry is not MemoryBackend.get_entry and "slot" not in vars(cls):
             # A subclass that changes how a hit reads must see every hit: an inline hit from a
-            # kept slot would skip its get_entry. ``None`` withdraws the SlotSource capability.
+            # kept slot would skip its get_entry. ``None`` withdraws the SlotSource capability
+            # (unless the subclass defines ``slot`` itself: then it vouches for its slots).
             cls.slot = None  # type: ignore[assignment,method-assign]
 
     def __repr__(self) -> str:
