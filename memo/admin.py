@@ -32,6 +32,7 @@ from memo._keys import KeyParts, check_segment, function_prefix, namespace_prefi
 from memo._registry import cached_functions, sync_method
 from memo._serialize import Entry, RecordError, read_meta
 from memo._types import CacheInfo, EntryInfo, entry_from_meta
+from memo.backends._base import HeadReader, HeadsReader, ObjectStore, declares
 from memo.exceptions import ConfigurationError
 
 __all__ = [
@@ -160,7 +161,7 @@ def _opened(backend: object, fallback: Any = None) -> Iterator[Any]:
         yield default  # the URL the process is configured with: its open backend, not a second one
         return
     if url.lower() == "memory" or url.lower().startswith("memory:"):
-        if not getattr(default, "stores_objects", False):
+        if not (declares(default, ObjectStore) and default.stores_objects):
             raise ConfigurationError(
                 "backend='memory' names a new, empty in-process cache: pass the MemoryBackend object itself"
             )
@@ -215,14 +216,13 @@ def _metadata(backend: Any, keys: list[str]) -> list[Entry | None]:
     is asked for each record's head only (``get_heads`` for all at once where it has it,
     else ``get_head`` per key, else ``get``), and the head's JSON metadata is read.
     """
-    get_entry = getattr(backend, "get_entry", None)
-    if getattr(backend, "stores_objects", False) and callable(get_entry):
-        return [get_entry(key) for key in keys]  # the entry objects themselves: nothing to decode
-    many = sync_method(backend, "get_heads")
-    if many is not None:
-        heads = many(keys)
+    if declares(backend, ObjectStore) and backend.stores_objects:
+        return [backend.get_entry(key) for key in keys]  # the entry objects themselves: nothing to decode
+    heads: list[bytes | None]
+    if declares(backend, HeadsReader):
+        heads = backend.get_heads(keys)
     else:
-        read = sync_method(backend, "get_head") or _method(backend, "get")
+        read = backend.get_head if declares(backend, HeadReader) else _method(backend, "get")
         heads = [read(key) for key in keys]
     now = time.time()
     found: list[Entry | None] = []

@@ -101,6 +101,14 @@ class _Heads(_Dict):
         return None if data is None else data[:65536]
 
 
+class _ManyHeads(_Heads):
+    """Declares HeadsReader (and HeadReader)."""
+
+    def get_heads(self, keys: Sequence[str]) -> list[bytes | None]:
+        self.calls.append(f"get_heads({len(keys)})")
+        return [None if self.data.get(k) is None else self.data[k][:65536] for k in keys]
+
+
 class _Parts(_Dict):
     """Declares PartsWriter."""
 
@@ -172,6 +180,7 @@ CAPABILITIES = [
     memo.backends.AsyncBackend,
     CrossLock,
     HeadReader,
+    memo.backends.HeadsReader,
     Locking,
     memo.backends.ObjectStore,
     PartsWriter,
@@ -194,6 +203,7 @@ def test_declares_is_isinstance(capability: type, tmp_path: Path) -> None:
     objects = [
         _Dict(),
         _Heads(),
+        _ManyHeads(),
         _Parts(),
         _Locks(),
         _Lock(_Locks(), "k"),
@@ -235,6 +245,20 @@ def test_head_reader_is_used_by_listings() -> None:
     backend.calls.clear()
     assert sorted(e.args for e in f.cache_entries()) == ["x=1", "x=2"]
     assert backend.calls == ["get_head", "get_head"]
+
+
+def test_heads_reader_reads_a_listing_in_one_call() -> None:
+    """A third-party HeadsReader's get_heads reads all listed entries' metadata in one call (memo.admin)."""
+    backend = _ManyHeads()
+
+    @memo.cache(backend=backend)
+    def f(x: int) -> int:
+        return x
+
+    f(1), f(2), f(3)
+    backend.calls.clear()
+    assert sorted(e.args for e in memo.admin.entries(backend, function=f)) == ["x=1", "x=2", "x=3"]
+    assert backend.calls == ["get_heads(3)"]
 
 
 def test_listings_without_head_reader_read_whole_values() -> None:

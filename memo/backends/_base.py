@@ -24,6 +24,7 @@ __all__ = [
     "BaseBackend",
     "CrossLock",
     "HeadReader",
+    "HeadsReader",
     "Locking",
     "ObjectStore",
     "PartsWriter",
@@ -140,6 +141,22 @@ class HeadReader(Protocol):
 
     def get_head(self, key: str) -> bytes | None:
         """The first 64 KiB (at least) of the value under ``key``, or ``None`` for a miss."""
+
+
+@runtime_checkable
+class HeadsReader(Protocol):
+    """Reads the heads of many values in one go: listings over a network store in round trips per thousand keys.
+
+    ``memo.admin`` reads every listed entry's metadata; key by key, 1e5 entries on Redis
+    cost 1e5 round trips::
+
+        class MyBackend(memo.BaseBackend):
+            def get_heads(self, keys):
+                return [self.get_head(k) for k in keys]   # or one batched request
+    """
+
+    def get_heads(self, keys: Sequence[str]) -> list[bytes | None]:
+        """:meth:`HeadReader.get_head` of each key, in order; ``None`` where absent."""
 
 
 @runtime_checkable
