@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -25,8 +24,8 @@ from typing import Any
 from memo._breaker import Breaker, WarnClock, is_transient
 from memo._policy import Policy
 from memo._results import shared_entry
-from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, read_meta, record_parts
-from memo._types import MISS, entry_from_meta
+from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, record_parts
+from memo._types import MISS
 from memo._userline import warn
 from memo.backends._base import (
     AsyncBackend,
@@ -248,33 +247,6 @@ class Store:
             raise self._sync_only_error()
         return int(self.backend.clear(prefix))
 
-    def entries(self, prefix: str) -> list[tuple[str, Entry]]:
-        """(key, entry-without-value) for each key under ``prefix``, without unpickling."""
-        if self.kind == VALUE:
-            raise self._sync_only_error()
-        found: list[tuple[str, Entry]] = []
-        for key in list(self.backend.keys(prefix)):
-            meta_entry = self._meta(key)
-            if meta_entry is not None:
-                found.append((key, meta_entry))
-        return found
-
-    def _meta(self, key: str) -> Entry | None:
-        if self.kind == OBJECT:
-            entry = self.backend.get_entry(key)
-            return None if entry is None else Entry(None, *_meta_fields(entry))
-        data = self.backend.get_head(key) if self.head else self.backend.get(key)
-        if data is None:
-            return None
-        try:
-            meta = read_meta(data)
-        except RecordError:
-            return None
-        expires = meta.get("expires")
-        if isinstance(expires, (int, float)) and expires <= time.time():
-            return None  # expired (a load deletes it): listed no more than it is served
-        return entry_from_meta(meta)
-
     # -- async twins -------------------------------------------------------------------
     async def aload(self, key: str, policy: Policy) -> Any:
         """Async :meth:`load`."""
@@ -378,10 +350,6 @@ class Store:
             await self._acall("adelete", "delete", key)
         except Exception as exc:
             self._failed("delete", exc, policy)
-
-
-def _meta_fields(entry: Entry) -> tuple[str, str, float, float | None, float, str, int]:
-    return (entry.function, entry.args, entry.created, entry.expires, entry.duration, entry.version, entry.size)
 
 
 class _Owned:
