@@ -31,7 +31,7 @@ from memo import _config, _registry
 from memo._keys import KeyParts, check_segment, function_prefix, namespace_prefix, parse_key, version_prefix
 from memo._registry import cached_functions, sync_method
 from memo._serialize import Entry, RecordError, read_meta
-from memo._types import CacheInfo, EntryInfo, entry_from_meta
+from memo._types import CacheInfo, EntryInfo, entry_from_meta, entry_info
 from memo.backends._base import HeadReader, HeadsReader, ObjectStore, declares
 from memo.exceptions import ConfigurationError
 
@@ -244,19 +244,7 @@ def _entries(backend: Any, filt: _Filter) -> list[EntryInfo]:
     listed = []
     for (key, parts), entry in zip(ours, _metadata(backend, [key for key, _ in ours]), strict=True):
         if entry is not None:
-            listed.append(
-                EntryInfo(
-                    key=key,
-                    args=entry.args,
-                    size=entry.size,
-                    created=entry.created,
-                    expires=entry.expires,
-                    duration=entry.duration,
-                    version=entry.version,
-                    namespace=parts.namespace,
-                    function=parts.function,
-                )
-            )
+            listed.append(entry_info(key, entry, parts.namespace, parts.function))
     return listed
 
 
