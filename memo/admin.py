@@ -40,6 +40,7 @@ __all__ = [
     "FunctionInfo",
     "cached_functions",
     "clear",
+    "clear_in_use",
     "delete",
     "entries",
     "functions",
@@ -383,8 +384,14 @@ def clear(
         return _clear(store, filt) or 0
 
 
-def _clear_in_use(namespace: str | None = None) -> int:
-    """``memo.clear``: memo's entries on every backend in use (the default and every explicit one)."""
+def clear_in_use(namespace: str | None = None) -> int:
+    """What ``memo.clear`` does: memo's entries on every backend in use (the default and every explicit one).
+
+    Without a namespace every key of memo's layout on them goes; with one, every key under
+    ``namespace:``. Example::
+
+        admin.clear_in_use(namespace="etl")   # same as memo.clear(namespace="etl")
+    """
     if namespace is not None:
         check_segment("namespace", namespace)
     registered = _registry.registered()
