@@ -216,14 +216,37 @@ def _value_digest(user_ns: dict[str, Any], name: str) -> str:
     return _ABSENT
 
 
+def _notebook_reads(user_ns: dict[str, Any], name: str) -> list[str]:
+    """The notebook names a function defined in the notebook may read: they are inputs too.
+
+    A helper defined in an earlier cell is hashed by its code; the globals it reads are
+    hashed here, so ``SCALE = 3`` followed by a re-run of a cell calling ``scale(x)`` runs
+    the cell again. Taken from the code's names (attribute names included, so this can
+    only add inputs, never miss one), transitively through the functions they name.
+    """
+    func = user_ns.get(name)
+    code = getattr(func, "__code__", None)
+    if code is None or getattr(func, "__module__", None) != user_ns.get("__name__", "__main__"):
+        return []
+    found: list[str] = []
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        found.extend(n for n in current.co_names if n in user_ns)
+        stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+    return found
+
+
 def _plan(source: str, user_ns: dict[str, Any], hidden: dict[str, Any], wanted: list[str]) -> _Plan:
     """The cell's key: code version, then a digest of every input's value (HashingError: unkeyable)."""
     names = analyse(source)
     code = ast.dump(ast.parse(source))  # comments and layout do not count; names and constants do
     version = memo.hash_value((_FORMAT, code, tuple(wanted)))[:16]
     inputs: dict[str, str] = {}
-    for name in names.reads:
-        if name == _RESULT or (name in hidden and user_ns.get(name) is hidden[name]):
+    pending = list(names.reads)
+    while pending:
+        name = pending.pop()
+        if name in inputs or name == _RESULT or (name in hidden and user_ns.get(name) is hidden[name]):
             continue  # IPython's own objects (get_ipython, In, Out, exit): not the user's inputs
         if name not in user_ns and hasattr(builtins, name):
             continue
@@ -231,6 +254,7 @@ def _plan(source: str, user_ns: dict[str, Any], hidden: dict[str, Any], wanted: 
             inputs[name] = _value_digest(user_ns, name)
         except memo.HashingError as exc:
             raise memo.HashingError(f"input {name!r}: {exc}") from None
+        pending.extend(_notebook_reads(user_ns, name))
     digest = memo.hash_value((_FORMAT, version, sorted(inputs.items())))
     function = check_segment("function", cell_function())
     return _Plan(version_prefix(function_prefix(NAMESPACE, function), version) + digest, version, inputs, names)
@@ -279,6 +303,7 @@ def _run(shell: Any, cell: str) -> _Run:
     outputs: list[Any] = []
     publisher = shell.display_pub
     publish = publisher.publish
+    own_publish = "publish" in vars(publisher)
 
     def recording_publish(data: dict[str, Any], metadata: dict[str, Any] | None = None, *a: Any, **kw: Any) -> Any:
         if not kw.get("update"):
@@ -301,7 +326,10 @@ def _run(shell: Any, cell: str) -> _Run:
         duration = time.perf_counter() - start
         hook.exec_result = outer
         sys.stdout, sys.stderr = saved
-        del publisher.publish  # the instance attribute: the class's method shows through again
+        if own_publish:
+            publisher.publish = publish  # someone else's wrapper was there: put it back
+        else:
+            del publisher.publish  # the class's method shows through again
         if transformer in shell.ast_transformers:
             shell.ast_transformers.remove(transformer)
     value = shell.user_ns.pop(_RESULT, None)
