@@ -18,7 +18,8 @@ from IPython.testing.globalipapp import start_ipython
 
 import memo
 from memo import admin
-from memo._cellcache import NAMESPACE, analyse
+from memo._cellcache import NAMESPACE
+from memo._cellnames import analyse
 
 
 @pytest.fixture
@@ -273,3 +274,58 @@ def test_global_read_by_an_earlier_cells_function_is_an_input(ip: Any, runs: Pat
     _cell(ip, "", body)
     assert _count(runs) == 2
     assert ip.user_ns["y"] == 8
+
+
+def test_ipython_syntax_in_the_cell(ip: Any, runs: Path) -> None:
+    """Magics and shell escapes inside the cell are fine: the cell is analysed as IPython runs it."""
+    body = _tick(runs) + "%time y = 1\n"
+    _cell(ip, "", body)
+    _cell(ip, "", body)
+    assert _count(runs) == 1
+    assert ip.user_ns["y"] == 1
+
+
+def test_syntax_error_fails_the_cell(ip: Any) -> None:
+    """A cell that does not parse fails as usual and stores nothing."""
+    with pytest.raises(UsageError, match="the cell raised"):
+        _cell(ip, "", "y = (\n")
+    assert admin.entries(namespace=NAMESPACE) == []
+
+
+@pytest.mark.parametrize("kind", ["memory", "file", "redis"])
+def test_restores_from_every_backend(ip: Any, runs: Path, kind: str, tmp_path: Path, request: Any) -> None:
+    """A cell's result is stored and restored through each built-in backend's protocol."""
+    if kind == "memory":
+        memo.configure(backend=memo.MemoryBackend())
+    elif kind == "file":
+        memo.configure(backend=memo.FileBackend(tmp_path / "cache"))
+    else:
+        memo.configure(backend=request.getfixturevalue("redis_backend"))
+    ip.user_ns["rows"] = list(range(10))
+    body = _tick(runs) + "total = sum(rows)\nsquare = lambda v: v * v\n"
+    _cell(ip, "", body)
+    del ip.user_ns["total"], ip.user_ns["square"]
+    _cell(ip, "", body)
+    assert _count(runs) == 1
+    assert ip.user_ns["total"] == 45
+    assert ip.user_ns["square"](3) == 9  # a notebook lambda round-trips (cloudpickle)
+    (entry,) = admin.entries(namespace=NAMESPACE)
+    assert entry.args == "reads rows; sets square, total"
+
+
+def test_records_are_signed_with_the_secret(ip: Any, runs: Path) -> None:
+    """With a secret, a record is signed: another secret never restores it; no secret leaves it in place."""
+    memo.configure(secret="first-secret")
+    body = _tick(runs) + "y = 1\n"
+    _cell(ip, "", body)
+    memo.configure(secret="other-secret")
+    _cell(ip, "", body)
+    assert _count(runs) == 2  # a bad signature is a miss: run, and stored signed with the new secret
+    _cell(ip, "", body)
+    assert _count(runs) == 2
+    memo.configure(secret=None)
+    _cell(ip, "--ttl 0", body)  # unverifiable without a secret: run, nothing stored, nothing deleted
+    assert _count(runs) == 3
+    memo.configure(secret="other-secret")
+    _cell(ip, "", body)
+    assert _count(runs) == 3

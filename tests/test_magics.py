@@ -180,3 +180,20 @@ def test_cache_inspect_shows_the_inspector(ip: Any) -> None:
     """%cache_inspect returns memo's CacheInspector widget for the cell to display."""
     widget = pytest.importorskip("memo._widget", reason="memo._widget (CacheInspector) lands with the widget branch")
     assert isinstance(ip.run_line_magic("cache_inspect", ""), widget.CacheInspector)
+
+
+def test_magics_stand_on_admin_and_public_names() -> None:
+    """memo/_ipython.py imports nothing of memo but its public names, memo.admin and memo._registry."""
+    import ast
+
+    import memo._ipython
+
+    tree = ast.parse(Path(memo._ipython.__file__).read_text())
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            used |= {node.module} | {f"{node.module}.{a.name}" for a in node.names if node.module == "memo"}
+        elif isinstance(node, ast.Import):
+            used |= {a.name for a in node.names}
+    ours = {m for m in used if m == "memo" or m.startswith("memo.")}
+    assert ours <= {"memo", "memo.admin", "memo._registry", "memo._widget"}, ours

@@ -16,8 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def _execute(cells: list[str], workdir: Path) -> list[str]:
-    """Run the cells in a new kernel (its cwd ``workdir``); each cell's outputs as one text."""
+def _execute(cells: list[str], workdir: Path) -> tuple[list[str], list[str]]:
+    """Run the cells in a new kernel (its cwd ``workdir``); each cell's outputs as text, and as HTML."""
     nb = nbformat.v4.new_notebook()
     setup = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n%load_ext memo"
     nb.cells = [nbformat.v4.new_code_cell(source) for source in [setup, *cells]]
@@ -25,7 +25,11 @@ def _execute(cells: list[str], workdir: Path) -> list[str]:
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
     client.execute()
-    return [_text(cell) for cell in nb.cells[1:]]
+    return [_text(cell) for cell in nb.cells[1:]], [_html(cell) for cell in nb.cells[1:]]
+
+
+def _html(cell: Any) -> str:
+    return "".join(o.get("data", {}).get("text/html", "") for o in cell.get("outputs", []))
 
 
 def _text(cell: Any) -> str:
@@ -56,7 +60,7 @@ def test_magics_and_cell_cache_across_a_restart(tmp_path: Path) -> None:
     )
     cached_cell = f"%%cache\nopen({str(cells)!r}, 'a').write('ran\\n')\ntotal = N * 10\nprint('total is', total)"
 
-    first = _execute(
+    first, html = _execute(
         [
             configure,
             define,
@@ -74,6 +78,7 @@ def test_magics_and_cell_cache_across_a_restart(tmp_path: Path) -> None:
     )
     assert first[1] == "(4, 4, 1)"  # the second call was a hit
     assert "__main__.double" in first[2]
+    assert "<table>" in html[2]  # Jupyter gets the HTML table, a terminal the text
     assert first[3].strip() == "removed 1 entry of __main__.double"
     assert _runs(calls) == 2
     assert first[6] == "total is 40\n"
@@ -83,7 +88,7 @@ def test_magics_and_cell_cache_across_a_restart(tmp_path: Path) -> None:
     assert first[10] == "50"
     assert _runs(cells) == 2
 
-    second = _execute(
+    second, _ = _execute(
         [configure, "%cache_list double", "N = 4", cached_cell, "total", "%cache_clear double", "%cache_list"],
         tmp_path,
     )
