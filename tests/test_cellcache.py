@@ -329,3 +329,40 @@ def test_records_are_signed_with_the_secret(ip: Any, runs: Path) -> None:
     memo.configure(secret="other-secret")
     _cell(ip, "", body)
     assert _count(runs) == 3
+
+
+def test_unpicklable_value_is_kept_as_its_display(ip: Any, runs: Path) -> None:
+    """A cell whose last value cannot be pickled is stored with that value's display instead."""
+    body = _tick(runs) + "import threading\ny = 1\nthreading.Lock()\n"
+    assert _cell(ip, "", body).result is not None
+    shown: list[dict[str, Any]] = []
+    publish = ip.display_pub.publish
+    ip.display_pub.publish = lambda data, *a, **kw: (shown.append(data), publish(data, *a, **kw))
+    try:
+        again = _cell(ip, "", body)
+    finally:
+        del ip.display_pub.publish
+    assert _count(runs) == 1
+    assert again.result is None
+    assert any("lock object" in d.get("text/plain", "") for d in shown)
+
+
+class _Down(memo.BaseBackend):
+    """A backend whose every call fails as an unreachable server's would."""
+
+    def get(self, key: str) -> bytes | None:
+        raise ConnectionError("connection refused")
+
+    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
+        raise ConnectionError("connection refused")
+
+
+def test_failing_backend_runs_the_cell(ip: Any, runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A backend that fails: the cell runs every time, its variables are set, one line says why."""
+    memo.configure(backend=_Down())
+    _cell(ip, "", _tick(runs) + "y = 5\n")
+    _cell(ip, "", _tick(runs) + "y = 5\n")
+    assert _count(runs) == 2
+    assert ip.user_ns["y"] == 5
+    out = capsys.readouterr().out
+    assert "backend failed (ConnectionError: connection refused)" in out

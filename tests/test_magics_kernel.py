@@ -21,6 +21,9 @@ def _execute(cells: list[str], workdir: Path) -> tuple[list[str], list[str]]:
     nb = nbformat.v4.new_notebook()
     setup = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n%load_ext memo"
     nb.cells = [nbformat.v4.new_code_cell(source) for source in [setup, *cells]]
+    for cell in nb.cells:
+        if "no_such_function" in cell.source:  # expected to fail: nbclient records it and goes on
+            cell.metadata["tags"] = ["raises-exception"]
     client = nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
@@ -37,6 +40,8 @@ def _text(cell: Any) -> str:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "stream":
             parts.append(output["text"])
+        elif output.get("output_type") == "error":
+            parts.append(f"{output['ename']}: {output['evalue']}\n" + "\n".join(output.get("traceback", [])))
         elif "data" in output:
             parts.append(output["data"].get("text/plain", ""))
     return "".join(parts)
@@ -89,7 +94,16 @@ def test_magics_and_cell_cache_across_a_restart(tmp_path: Path) -> None:
     assert _runs(cells) == 2
 
     second, _ = _execute(
-        [configure, "%cache_list double", "N = 4", cached_cell, "total", "%cache_clear double", "%cache_list"],
+        [
+            configure,
+            "%cache_list double",
+            "N = 4",
+            cached_cell,
+            "total",
+            "%cache_clear double",
+            "%cache_list",
+            "%cache_info no_such_function",
+        ],
         tmp_path,
     )
     assert "__main__.double" in second[1]
@@ -100,3 +114,6 @@ def test_magics_and_cell_cache_across_a_restart(tmp_path: Path) -> None:
     assert second[5].strip() == "removed 1 entry of __main__.double"
     assert "__main__.double" not in second[6]
     assert "cells/__main__.cells" in second[6]
+    assert "no cached function named 'no_such_function'" in second[7]
+    assert "Traceback" not in second[7]
+    assert len(second[7].strip().splitlines()) == 1
