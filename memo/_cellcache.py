@@ -351,8 +351,10 @@ class CellMagics(Magics):
     @_magic(
         cell_magic,
         _arg("names", nargs="*", help="variables to keep (default: every name the cell assigns)"),
-        _arg("--backend", default=None, help="backend URL (default: the configured backend)"),
-        _arg("--ttl", type=float, default=None, help="seconds the result is kept (default: configured ttl)"),
+        _arg("--backend", default=None, metavar="URL", help="backend URL (default: the configured backend)"),
+        _arg(
+            "--ttl", type=float, default=None, metavar="S", help="seconds the result is kept (default: configured ttl)"
+        ),
         _arg("-f", "--force", action="store_true", help="run the cell and store its result even if cached"),
     )
     def cache(self, line: str, cell: str) -> Any:

@@ -298,7 +298,7 @@ class MemoMagics(Magics):
         line_magic,
         _arg("names", nargs="*", help="cached functions (name, module.qualname); default: all"),
         _arg("-v", "--verbose", action="store_true", help="also show what each key is made of"),
-        _arg("-b", "--backend", default=None, help="backend URL to read (default: the backends in use)"),
+        _arg("-b", "--backend", default=None, metavar="URL", help="backend URL to read (default: the backends in use)"),
     )
     def cache_info(self, line: str) -> Table:
         """Per cached function: hits, misses, entries, bytes and time saved (this process).
@@ -314,7 +314,7 @@ class MemoMagics(Magics):
     @_magic(
         line_magic,
         _arg("name", nargs="?", default=None, help="a cached function; default: every function"),
-        _arg("-b", "--backend", default=None, help="backend URL to read (default: the backends in use)"),
+        _arg("-b", "--backend", default=None, metavar="URL", help="backend URL to read (default: the backends in use)"),
     )
     def cache_list(self, line: str) -> Table:
         """The stored entries: function, arguments, size, age, expiry and compute time.
@@ -330,8 +330,10 @@ class MemoMagics(Magics):
         line_magic,
         _arg("names", nargs="*", help="cached functions to clear (all their versions)"),
         _arg("--all", action="store_true", help="clear every memo entry on the backends in use"),
-        _arg("--namespace", default=None, help="clear one namespace (with names: only there)"),
-        _arg("-b", "--backend", default=None, help="backend URL to clear (default: the backends in use)"),
+        _arg("--namespace", default=None, metavar="NS", help="clear one namespace (with names: only there)"),
+        _arg(
+            "-b", "--backend", default=None, metavar="URL", help="backend URL to clear (default: the backends in use)"
+        ),
     )
     def cache_clear(self, line: str) -> None:
         """Delete cached entries and say how many went.

@@ -366,3 +366,17 @@ def test_failing_backend_runs_the_cell(ip: Any, runs: Path, capsys: pytest.Captu
     assert ip.user_ns["y"] == 5
     out = capsys.readouterr().out
     assert "backend failed (ConnectionError: connection refused)" in out
+
+
+def test_cells_are_keyed_by_notebook_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cells' function is the notebook's path (not its stem), so same-named notebooks never share."""
+    from memo._cellcache import cell_function
+
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert cell_function() == "__main__.cells"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/work/a/sales.ipynb")
+    first = cell_function()
+    monkeypatch.setenv("JPY_SESSION_NAME", "/work/b/sales.ipynb")
+    assert (first, cell_function()) == ("/work/a/sales.ipynb", "/work/b/sales.ipynb")
+    monkeypatch.setenv("JPY_SESSION_NAME", "C:/nb/x.ipynb")
+    assert cell_function() == "C_/nb/x.ipynb"  # a key part never holds ':'
