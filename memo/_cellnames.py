@@ -53,6 +53,87 @@ def _mentions(stmt: ast.stmt) -> set[str]:
     return loads | _augmented(stmt)
 
 
+class _ComprehensionOnly(ast.NodeVisitor):
+    """Names that occur at module scope only as a comprehension's own variables.
+
+    Since Python 3.12 comprehensions are inlined (PEP 709) and :mod:`symtable` lists their
+    variables (``i`` in ``[i * i for i in data]``) among the module's symbols; they are
+    neither read from nor left in the notebook, so they are taken out again.
+    Function, lambda and class bodies are their own scopes and are not entered.
+    """
+
+    def __init__(self) -> None:
+        self.bound: list[set[str]] = []
+        self.inside: set[str] = set()
+        self.outside: set[str] = set()
+        self.stores: set[str] = set()  # module names bound by a plain name target (walrus in a comprehension too)
+
+    def _name(self, name: str | None, shadowed: bool = False) -> None:
+        if name is not None:
+            (self.inside if shadowed else self.outside).add(name)
+
+    def visit_Name(self, node: ast.Name) -> None:
+        shadowed = any(node.id in b for b in self.bound)
+        self._name(node.id, shadowed)
+        if not shadowed and not isinstance(node.ctx, ast.Load):
+            self.stores.add(node.id)
+
+    def _comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        bound: set[str] = set()
+        self.bound.append(bound)
+        for generator in node.generators:
+            self.visit(generator.iter)  # evaluated before this generator's variables are bound
+            bound.update(n.id for n in ast.walk(generator.target) if isinstance(n, ast.Name))
+            self.visit(generator.target)
+            for condition in generator.ifs:
+                self.visit(condition)
+        for part in (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,):
+            self.visit(part)
+        self.bound.pop()
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _comprehension
+
+    def _scope(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda) -> None:
+        if not isinstance(node, ast.Lambda):
+            self._name(node.name)
+            for decorator in node.decorator_list:
+                self.visit(decorator)
+        if isinstance(node, ast.ClassDef):
+            for base in [*node.bases, *node.keywords]:
+                self.visit(base)
+        else:
+            for default in [*node.args.defaults, *node.args.kw_defaults]:
+                if default is not None:
+                    self.visit(default)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _scope
+
+    def visit_alias(self, node: ast.alias) -> None:
+        self._name((node.asname or node.name).split(".")[0])
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        self._name(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        self._name(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        self._name(node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        self._name(node.rest)
+        self.generic_visit(node)
+
+
+def _module_names(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """(names only a comprehension binds, names a plain target binds) at module scope."""
+    visitor = _ComprehensionOnly()
+    visitor.visit(tree)
+    return visitor.inside - visitor.outside, visitor.stores
+
+
 def _global_reads(table: symtable.SymbolTable, found: set[str]) -> None:
     """Names nested scopes (functions, classes, comprehensions) look up among the globals."""
     for child in table.get_children():
@@ -84,6 +165,9 @@ def analyse(source: str) -> CellNames:
             assigns.add(sym.get_name())
         if sym.is_referenced():
             reads.add(sym.get_name())
+    only, stores = _module_names(tree)
+    assigns = (assigns | stores) - only
+    reads -= only
     _global_reads(table, reads)
     declared: set[str] = set()
     for child in _all_children(table):  # `global x; x = ...` inside a function binds a notebook name

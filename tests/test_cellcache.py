@@ -380,3 +380,15 @@ def test_cells_are_keyed_by_notebook_path(monkeypatch: pytest.MonkeyPatch) -> No
     assert (first, cell_function()) == ("/work/a/sales.ipynb", "/work/b/sales.ipynb")
     monkeypatch.setenv("JPY_SESSION_NAME", "C:/nb/x.ipynb")
     assert cell_function() == "C_/nb/x.ipynb"  # a key part never holds ':'
+
+
+def test_comprehension_variables_are_not_notebook_names(ip: Any, runs: Path) -> None:
+    """A comprehension's own variable is neither an input nor restored (nor deleted) on any Python."""
+    assert analyse("w = [(y := q) for q in Q]") == (("Q",), ("w", "y"))
+    ip.user_ns["i"] = 99
+    body = _tick(runs) + "squares = [i * i for i in range(3)]\n"
+    _cell(ip, "", body)
+    _cell(ip, "", body)
+    assert _count(runs) == 1
+    assert ip.user_ns["i"] == 99
+    assert ip.user_ns["squares"] == [0, 1, 4]
