@@ -77,14 +77,13 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def _size(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    for unit in ("KiB", "MiB", "GiB"):
-        n_f = n / 1024
-        if n_f < 1024 or unit == "GiB":
-            return f"{n_f:.1f} {unit}"
-        n = int(n_f)
-    return f"{n} B"  # pragma: no cover - the loop always returns
+    """Bytes for people: ``512 B``, ``1.5 KiB``, ``12.0 MiB``, ``3.2 GiB``."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
 
 
 def _span(seconds: float) -> str:

@@ -197,3 +197,19 @@ def test_magics_stand_on_admin_and_public_names() -> None:
             used |= {a.name for a in node.names}
     ours = {m for m in used if m == "memo" or m.startswith("memo.")}
     assert ours <= {"memo", "memo.admin", "memo._registry", "memo._widget"}, ours
+
+
+def test_sizes_and_durations_read_for_people() -> None:
+    """Sizes step through B, KiB, MiB, GiB; durations through s, min, h, d; expiry says never/in/expired."""
+    from memo._ipython import _expires, _size, _span
+
+    assert [_size(n) for n in (512, 1536, 12 * 2**20, 3 * 2**30)] == ["512 B", "1.5 KiB", "12.0 MiB", "3.0 GiB"]
+    assert [_span(s) for s in (0.25, 4, 42, 300, 7200, 172800)] == [
+        "0.25 s",
+        "4.0 s",
+        "42 s",
+        "5 min",
+        "2.0 h",
+        "2.0 d",
+    ]
+    assert [_expires(e, 100.0) for e in (None, 130.0, 50.0)] == ["never", "in 30 s", "expired"]
