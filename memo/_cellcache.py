@@ -441,7 +441,7 @@ def _store(
             if changed:
                 names.append(name)
     variables = {n: user_ns[n] for n in names if n in user_ns}
-    deleted = [n for n in names if n not in user_ns]
+    deleted = [n for n in names if n not in user_ns and n in plan.names.assigns]  # `del x`, not a typo'd name
     created = time.time()
     payload: dict[str, Any] = {
         "format": _FORMAT,

@@ -392,3 +392,15 @@ def test_comprehension_variables_are_not_notebook_names(ip: Any, runs: Path) -> 
     assert _count(runs) == 1
     assert ip.user_ns["i"] == 99
     assert ip.user_ns["squares"] == [0, 1, 4]
+
+
+def test_deleted_names_are_deleted_again_unknown_names_left_alone(ip: Any, runs: Path) -> None:
+    """A name the cell deletes is deleted on a restore; a named variable the cell never sets is left alone."""
+    body = _tick(runs) + "scratch = 1\nkept = scratch + 1\ndel scratch\n"
+    _cell(ip, "kept scratch typo", body)
+    ip.user_ns["scratch"], ip.user_ns["typo"] = "stale", "mine"
+    _cell(ip, "kept scratch typo", body)
+    assert _count(runs) == 1
+    assert ip.user_ns["kept"] == 2
+    assert "scratch" not in ip.user_ns
+    assert ip.user_ns["typo"] == "mine"
