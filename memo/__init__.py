@@ -81,6 +81,7 @@ __all__ = [
     "enable",
     "get_default_backend",
     "hash_value",
+    "load_ipython_extension",
     "register_hasher",
 ]
 
@@ -101,6 +102,21 @@ def clear(namespace: str | None = None) -> int:
     from memo import admin
 
     return admin.clear_in_use(namespace)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext memo``: register the ``%cache_*`` line magics and the ``%%cache`` cell magic.
+
+    IPython is imported here, on loading, never by ``import memo``. See docs/jupyter.md::
+
+        %load_ext memo
+        %cache_info
+        %cache_clear load
+    """
+    from memo import _cellcache, _ipython
+
+    _ipython.load_ipython_extension(ipython)
+    _cellcache.load_ipython_extension(ipython)
 
 
 _LAZY = {"FileBackend": "memo.backends.file", "RedisBackend": "memo.backends.redis"}
