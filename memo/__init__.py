@@ -46,6 +46,7 @@ from memo.exceptions import (
 
 if TYPE_CHECKING:
     from memo import admin
+    from memo._widget import CacheInspector
     from memo.backends.file import FileBackend
     from memo.backends.redis import RedisBackend
 
@@ -59,6 +60,7 @@ __all__ = [
     "BackendWarning",
     "BaseBackend",
     "CacheInfo",
+    "CacheInspector",
     "CacheOptions",
     "CacheWriteWarning",
     "CachedFunction",
@@ -104,7 +106,11 @@ def clear(namespace: str | None = None) -> int:
     return admin._clear_in_use(namespace)
 
 
-_LAZY = {"FileBackend": "memo.backends.file", "RedisBackend": "memo.backends.redis"}
+_LAZY = {
+    "CacheInspector": "memo._widget",  # its module imports ipywidgets only when an inspector is built
+    "FileBackend": "memo.backends.file",
+    "RedisBackend": "memo.backends.redis",
+}
 
 
 def __getattr__(name: str) -> Any:
