@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from memo import admin
-from memo._types import EntryInfo
+from memo import EntryInfo, admin  # public names only: the widget sits above admin, beside the magics
 
 __all__ = ["CacheInspector"]
 
@@ -133,11 +132,12 @@ class CacheInspector:
         self.title = widgets.HTML()
         self.status = widgets.HTML()
         self.function_table = widgets.GridBox(
-            layout=widgets.Layout(grid_template_columns="minmax(12em, 2fr) repeat(6, auto) auto", grid_gap="2px 12px")
+            layout=widgets.Layout(grid_template_columns="repeat(8, max-content)", grid_gap="2px 16px")
         )
         self.entry_table = widgets.GridBox(
             layout=widgets.Layout(
-                grid_template_columns="2em minmax(10em, 2fr) minmax(8em, 3fr) repeat(5, auto)", grid_gap="2px 12px"
+                grid_template_columns="2em max-content minmax(8em, max-content) repeat(5, max-content)",
+                grid_gap="2px 16px",
             )
         )
         self.filter.observe(lambda _change: self._draw(), names="value")
@@ -268,7 +268,9 @@ class CacheInspector:
 
         def cell(text: str, bold: bool = False) -> Any:
             shown = html.escape(text)
-            return widgets.HTML(f"<b>{shown}</b>" if bold else shown, layout=widgets.Layout(overflow="hidden"))
+            # a long arguments summary is cut at the cell's edge (the title shows it whole), not wrapped
+            layout = widgets.Layout(overflow="hidden", max_width="40em")
+            return widgets.HTML(f'<span title="{shown}">{f"<b>{shown}</b>" if bold else shown}</span>', layout=layout)
 
         function_cells = [cell(name, bold=True) for name in _FUNCTION_COLUMNS]
         self.clear_buttons = {}
@@ -293,6 +295,7 @@ class CacheInspector:
 
         now = time.time()
         matching = [e for e in self.entries if self._matches(e.function, e.namespace, e.args)]
+        matching.sort(key=lambda e: (e.function, e.namespace, e.created))  # keys are digests: no useful order
         self.shown = matching[: self.max_rows]
         entry_cells = [cell(name, bold=True) for name in _ENTRY_COLUMNS]
         self.selected = {}

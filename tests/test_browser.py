@@ -4,7 +4,7 @@ voila runs the notebook in a real kernel and renders its widgets as a page (no "
 to click), on 127.0.0.1 with a fresh token and its own Jupyter dirs; Playwright drives
 ``/usr/bin/chromium`` (Debian's package, never a browser Playwright downloads). The
 notebook fills a FileBackend in a temp dir given by ``MEMO_NOTEBOOK_CACHE``; the test
-clicks "Clear" on one function and then "Clear all", and checks through ``memo.admin``
+clicks "Clear" on one function, deletes one ticked entry, then "Clear all", and checks through ``memo.admin``
 from this process that the backend lost exactly that. Without chromium, voila or
 Playwright the test skips, except under ``CI=true``, where it fails.
 Set ``MEMO_UPDATE_SCREENSHOT=1`` to write the page's screenshot to ``docs/inspector.png``.
@@ -40,8 +40,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-pytestmark = pytest.mark.slow
 
 
 def _missing(what: str) -> None:
@@ -134,8 +132,9 @@ def _wait_for_status(page: Any, text: str) -> None:
     page.locator(".memo-inspector").get_by_text(text).wait_for(timeout=30_000)
 
 
+@pytest.mark.slow
 def test_clear_buttons_in_a_real_browser_empty_the_backend(voila: Voila) -> None:
-    """In Chromium, the inspector lists notebook 04's entries; Clear on a function, then Clear all, empty the cache."""
+    """In Chromium, notebook 04's entries are listed; Clear, Delete selected and Clear all empty the cache."""
     executable = _chromium()
     try:
         from playwright.sync_api import sync_playwright
@@ -165,9 +164,24 @@ def test_clear_buttons_in_a_real_browser_empty_the_backend(voila: Voila) -> None
             _wait_for_status(page, "word_lengths: 1 entry deleted")
             assert [(f.function.rsplit(".", 1)[1], f.entries) for f in admin.functions(url)] == [("slow_square", 4)]
 
+            page.locator(".memo-inspector .memo-select input").first.check()  # slow_square(x=0): rows by name, then age
+            page.locator(".memo-inspector .memo-delete-selected").click()
+            _wait_for_status(page, "deleted 1 of 1 selected entry")
+            assert sorted(e.args for e in admin.entries(url)) == ["x=1", "x=2", "x=3"]
+
             clear_all.click()
-            _wait_for_status(page, "cleared all: 4 entries deleted")
+            _wait_for_status(page, "cleared all: 3 entries deleted")
             assert admin.entries(url) == []
             assert admin.functions(url) == []
         finally:
             browser.close()
+
+
+def test_a_missing_browser_fails_under_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the browser test lacks fails it under CI=true and only skips it on a developer's machine."""
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the browser test"):
+        _missing("no chromium")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception, match="no chromium"):
+        _missing("no chromium")
