@@ -118,6 +118,12 @@ class CacheInspector:
         """key -> the checkbox of each drawn entry row."""
         self.clear_buttons: dict[tuple[str, str], Any] = {}
         """(namespace, function) -> the Clear button of each drawn function row."""
+        self._ticked: set[str] = set()  # ticks outlive a redraw (typing in the filter, a refresh)
+        self._message = ("", False)  # the last action's report, and whether it is an error
+        self._note = ""  # what the drawing says of itself (rows left out)
+        # one layout object per kind of cell, shared: each Layout is a widget model of its own
+        self._cell_layout = widgets.Layout(overflow="hidden", max_width="40em")
+        self._box_layout = widgets.Layout(width="2em")
 
         self.filter = widgets.Text(
             placeholder="filter: function or arguments contain…",
@@ -173,6 +179,7 @@ class CacheInspector:
             self._say(f"could not read the backend: {type(exc).__name__}: {exc}", error=True)
             self._draw()
             return
+        self._ticked &= {entry.key for entry in self.entries}
         self._say("")
         self._draw()
 
@@ -186,6 +193,7 @@ class CacheInspector:
         if not keys:
             self._say("tick the entries to delete first")
             return 0
+        self._ticked.difference_update(keys)
         deleted = self._act(lambda: sum(admin.delete(self.backend, key) for key in keys))
         if deleted is not None:
             self._say(f"deleted {deleted} of {len(keys)} selected {'entry' if len(keys) == 1 else 'entries'}")
@@ -242,8 +250,26 @@ class CacheInspector:
         return button
 
     def _say(self, message: str, error: bool = False) -> None:
-        color = "#b00020" if error else "inherit"
-        self.status.value = f'<span style="color:{color}">{html.escape(message)}</span>' if message else ""
+        """Report an action (or clear the report with ``""``); the drawing's note stays beside it."""
+        self._message = (message, error)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        message, error = self._message
+        parts = [f'<span style="color:{"#b00020" if error else "inherit"}">{html.escape(message)}</span>']
+        parts += [f'<span style="opacity:0.7">{html.escape(self._note)}</span>']
+        self.status.value = " · ".join(part for part, text in zip(parts, (message, self._note)) if text)
+
+    def _ticker(self, key: str) -> Callable[[Any], None]:
+        """Remember a row's tick across redraws."""
+
+        def tick(change: Any) -> None:
+            if change["new"]:
+                self._ticked.add(key)
+            else:
+                self._ticked.discard(key)
+
+        return tick
 
     def _matches(self, *texts: str) -> bool:
         needle = self.filter.value.strip().lower()
@@ -268,9 +294,11 @@ class CacheInspector:
 
         def cell(text: str, bold: bool = False) -> Any:
             shown = html.escape(text)
-            # a long arguments summary is cut at the cell's edge (the title shows it whole), not wrapped
-            layout = widgets.Layout(overflow="hidden", max_width="40em")
-            return widgets.HTML(f'<span title="{shown}">{f"<b>{shown}</b>" if bold else shown}</span>', layout=layout)
+            # a long arguments summary is cut at the cell's edge (the tooltip shows it whole), not wrapped
+            content = f"<b>{shown}</b>" if bold else shown
+            return widgets.HTML(f'<span title="{shown}">{content}</span>', layout=self._cell_layout)
+
+        replaced = [*self.function_table.children, *self.entry_table.children]
 
         function_cells = [cell(name, bold=True) for name in _FUNCTION_COLUMNS]
         self.clear_buttons = {}
@@ -300,8 +328,9 @@ class CacheInspector:
         entry_cells = [cell(name, bold=True) for name in _ENTRY_COLUMNS]
         self.selected = {}
         for entry in self.shown:
-            box = widgets.Checkbox(value=False, indent=False, layout=widgets.Layout(width="2em"))
+            box = widgets.Checkbox(value=entry.key in self._ticked, indent=False, layout=self._box_layout)
             box.add_class("memo-select")
+            box.observe(self._ticker(entry.key), names="value")
             self.selected[entry.key] = box
             live = stats.get((entry.namespace, entry.function))
             expires = "never" if entry.expires is None else f"in {_span(entry.expires - now)}"
@@ -316,8 +345,11 @@ class CacheInspector:
                 cell("—" if live is None else str(live.hits)),
             ]
         self.entry_table.children = entry_cells
-        if len(matching) > len(self.shown):
-            self._say(f"showing {len(self.shown)} of {len(matching)} entries: narrow with the filter")
+        for old in replaced:  # drop the old cells' models from the kernel and the front end
+            old.close()
+        more = len(matching) > len(self.shown)
+        self._note = f"showing {len(self.shown)} of {len(matching)} entries: narrow with the filter" if more else ""
+        self._show_status()
 
     def _clearer(self, row: admin.FunctionInfo) -> Callable[[Any], None]:
         """The click handler of one function row's Clear button."""

@@ -130,6 +130,33 @@ def test_delete_selected_deletes_only_the_ticked_entries(backend: Any) -> None:
     assert load.cache_info().misses == misses + 1  # it was really gone
 
 
+def test_ticks_survive_filtering_and_only_shown_ticked_rows_are_deleted(backend: Any) -> None:
+    """A tick stays through filter changes and refreshes; Delete selected deletes ticked rows still shown."""
+    _filled(backend)
+    inspector = memo.CacheInspector(backend)
+    by_args = {e.args: e.key for e in inspector.shown}
+    inspector.selected[by_args["x=1"]].value = True
+    inspector.selected[by_args["x='a'"]].value = True
+    inspector.filter.value = "load"  # hides parse('a'), still ticked
+    inspector.refresh_button.click()
+    assert inspector.selected[by_args["x=1"]].value is True
+    assert inspector.delete_selected() == 1
+    assert "deleted 1 of 1 selected entry" in inspector.status.value
+    inspector.filter.value = ""
+    assert inspector.selected[by_args["x='a'"]].value is True
+    assert {e.args for e in admin.entries(backend)} == {"x=2", "x=3", "x='a'"}
+
+
+def test_a_redraw_closes_the_replaced_cells(backend: Any) -> None:
+    """Cells replaced by a redraw are closed, so typing in the filter does not pile up widget models."""
+    _filled(backend)
+    inspector = memo.CacheInspector(backend)
+    old = [*inspector.function_table.children, *inspector.entry_table.children]
+    inspector.filter.value = "parse"
+    assert all(cell.comm is None for cell in old)
+    assert all(cell.comm is not None for cell in inspector.entry_table.children)
+
+
 def test_delete_with_nothing_selected_deletes_nothing(backend: Any) -> None:
     """Delete selected with no box ticked says so and leaves every entry."""
     _filled(backend)
@@ -206,6 +233,9 @@ def test_max_rows_caps_the_drawn_entries(backend: Any) -> None:
     assert len(inspector.entries) == 5
     assert len(inspector.shown) == 2
     assert "showing 2 of 5" in inspector.status.value
+    inspector.filter.value = "x=4"  # narrowed below the cap: the note goes
+    assert [e.args for e in inspector.shown] == ["x=4"]
+    assert "showing" not in inspector.status.value
 
 
 def test_displays_as_a_widget_view() -> None:
