@@ -14,7 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from memo import EntryInfo, admin  # public names only: the widget sits above admin, beside the magics
+from memo import (
+    ConfigurationError,
+    EntryInfo,
+    admin,
+)  # public names only: the widget sits above admin, beside the magics
 
 __all__ = ["CacheInspector"]
 
@@ -105,6 +109,8 @@ class CacheInspector:
     """
 
     def __init__(self, backend: object = None, *, max_rows: int = 200) -> None:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+            raise ConfigurationError(f"max_rows={max_rows!r}: pass a positive number of entry rows to draw")
         widgets = _widgets()
         self.backend = backend
         self.max_rows = max_rows

@@ -238,6 +238,13 @@ def test_max_rows_caps_the_drawn_entries(backend: Any) -> None:
     assert "showing" not in inspector.status.value
 
 
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+def test_max_rows_must_be_a_positive_int(bad: Any) -> None:
+    """max_rows that is not a positive int is refused with a ConfigurationError naming it."""
+    with pytest.raises(memo.ConfigurationError, match="max_rows"):
+        memo.CacheInspector(max_rows=bad)
+
+
 def test_displays_as_a_widget_view() -> None:
     """The inspector's display bundle is the ipywidgets view of its VBox (what Jupyter and voila render)."""
     inspector = memo.CacheInspector()
