@@ -33,3 +33,4 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "memo", "tests", "benchmarks", "noxfile.py")
     session.run("ruff", "format", "--check", "memo", "tests", "benchmarks", "noxfile.py")
     session.run("mypy", "--strict", "memo", "tests/typing")
+    session.run("lint-imports")

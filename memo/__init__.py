@@ -103,7 +103,7 @@ def clear(namespace: str | None = None) -> int:
     """
     from memo import admin
 
-    return admin._clear_in_use(namespace)
+    return admin.clear_in_use(namespace)
 
 
 _LAZY = {

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
+from typing import TYPE_CHECKING
 
 from memo import _config
 from memo._types import CacheInfo
 from memo._userline import warn
 from memo.exceptions import BackendError, BackendWarning, CacheWriteWarning, SerializationError
+
+if TYPE_CHECKING:
+    from memo._breaker import WarnClock
 
 __all__ = ["KEPT_FOLD", "Policy", "Stats"]
 
@@ -89,10 +92,6 @@ def _count(counter: itertools.count[int]) -> int:
     return int(repr(counter)[6:-1])  # "count(N)": read without advancing
 
 
-_last_warned: dict[int, float] = {}
-_warn_lock = threading.Lock()
-
-
 class Policy:
     """What a backend failure does for one function: warn (rate limited), raise or ignore."""
 
@@ -108,19 +107,18 @@ class Policy:
     def on_error(self) -> str:
         return self._on_error or _config.state.on_error
 
-    def backend_failed(self, backend: object, op: str, exc: BaseException) -> None:
-        """Count a backend failure; raise BackendError, warn at most once a minute, or stay quiet."""
+    def backend_failed(self, backend: object, op: str, exc: BaseException, clock: WarnClock) -> None:
+        """Count a backend failure; raise BackendError, warn at most once a minute, or stay quiet.
+
+        ``clock`` is the backend's warning clock (its Store owns it), shared by every function on it.
+        """
         self.stats.add(errors=1)
         mode = self.on_error
         if mode == "raise":
             raise BackendError(f"{type(backend).__name__}.{op} failed for {self.name}: {exc!r}") from exc
         if mode == "warn":
-            now = time.monotonic()
-            with _warn_lock:
-                last = _last_warned.get(id(backend))
-                if last is not None and now - last < _WARN_INTERVAL:
-                    return
-                _last_warned[id(backend)] = now
+            if not clock.due(_WARN_INTERVAL):
+                return
             warn(
                 f"memo: {type(backend).__name__}.{op} failed ({exc!r}); {self.name} ran without the cache. "
                 "Further warnings for this backend are silenced for a minute.",

@@ -15,6 +15,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memo import _config
+from memo.backends._base import ObjectStore, declares
 
 if TYPE_CHECKING:
     from memo._types import CachedFunction
@@ -93,7 +94,7 @@ def register(
         return
     target = _config.state.backend if backend is None else backend
     clear_prefix = sync_method(target, "clear")
-    if getattr(target, "stores_objects", False) and clear_prefix is not None:
+    if declares(target, ObjectStore) and target.stores_objects and clear_prefix is not None:
         clear_prefix(f"{prefix}{previous}:")
 
 

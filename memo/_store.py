@@ -15,60 +15,147 @@ A TTL of 0 means "do not store", on every backend: the result is returned, never
 
 from __future__ import annotations
 
-import time
-import warnings
+import functools
+import threading
+import weakref
+from collections.abc import Callable
 from typing import Any
 
-from memo._core import MISS, Policy, entry_from_meta
-from memo._health import breaker_for, is_transient
+from memo._breaker import Breaker, WarnClock, is_transient
+from memo._policy import Policy
 from memo._results import shared_entry
-from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, read_meta, record_parts
+from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, record_parts
+from memo._types import MISS
+from memo._userline import warn
+from memo.backends._base import (
+    AsyncBackend,
+    CrossLock,
+    HeadReader,
+    Locking,
+    ObjectStore,
+    PartsWriter,
+    ReleasingWriter,
+    Slot,
+    SlotSource,
+    TransientErrors,
+    declares,
+)
 from memo.exceptions import BackendWarning, ConfigurationError, MemoError
 
-__all__ = ["Store", "store_for"]
+__all__ = ["BackendState", "Store", "store_for"]
 
 OBJECT, BYTES, VALUE = "object", "bytes", "value"
 _PARTS_MIN = 1 << 20  # records this big go as a list of buffers to backends that take one
 
 
-def _kind(backend: Any) -> str:
-    import inspect
+class BackendState:
+    """What memo keeps per backend object: its resolved capabilities, breaker and warning clock.
 
-    if getattr(backend, "stores_objects", False) and callable(getattr(backend, "get_entry", None)):
-        return OBJECT
-    if not callable(getattr(backend, "aget", None)) and inspect.iscoroutinefunction(getattr(backend, "get", None)):
-        return VALUE
-    return BYTES
+    Resolved once, from the capability Protocols of ``memo.backends._base`` (``declares``,
+    that is ``isinstance``; never a ``getattr`` probe later), and shared by every :class:`Store` of the backend (one
+    per function and signing key), so all functions on a backend share one breaker::
 
+        state = BackendState(memo.FileBackend())
+        state.kind, state.parts, state.locking    # ("bytes", True, True)
+    """
 
-class Store:
-    """One backend seen through memo's entry interface."""
+    __slots__ = (
+        "breaker",
+        "clock",
+        "head",
+        "kind",
+        "locking",
+        "native",
+        "parts",
+        "releasing",
+        "slots",
+        "transient",
+        "unverifiable_warned",
+    )
 
-    __slots__ = ("backend", "breaker", "kind", "parts", "releasing", "secret", "transient", "unverifiable_warned")
+    def __init__(self, backend: Any) -> None:
+        import inspect  # kept out of `import memo`
 
-    def __init__(self, backend: Any, secret: bytes | None) -> None:
-        self.backend = backend
-        self.kind = _kind(backend)
-        self.secret = secret
-        self.breaker = breaker_for(backend)
-        self.unverifiable_warned = False  # warned about signed records this secret-less reader skips
-        # Optional: ``transient_errors``, the backend's own "unreachable or slow" exception types.
-        transient = getattr(backend, "transient_errors", ())
+        if declares(backend, ObjectStore) and backend.stores_objects:
+            self.kind = OBJECT
+        elif not declares(backend, AsyncBackend) and inspect.iscoroutinefunction(getattr(backend, "get", None)):
+            self.kind = VALUE  # async get/set keeping Python values, no a* twins (see the module docstring)
+        else:
+            self.kind = BYTES
+        # The a* twins are used when the backend has them all, else the sync methods run in a thread.
+        self.native = declares(backend, AsyncBackend)
+        transient = backend.transient_errors if declares(backend, TransientErrors) else ()
         self.transient: tuple[type[BaseException], ...] = tuple(
             t for t in (transient if isinstance(transient, tuple) else ()) if isinstance(t, type)
         )
-        # Optional capability: ``set_parts(key, buffers, ttl)`` writes a big record without a joined copy.
-        self.parts = callable(getattr(backend, "set_parts", None)) and callable(getattr(backend, "aset_parts", None))
-        # Optional: ``set_releasing(key, value, ttl, lock)`` stores and frees the cross-process lock at once.
-        self.releasing = callable(getattr(backend, "set_releasing", None)) and callable(
-            getattr(backend, "aset_releasing", None)
-        )
+        self.parts = declares(backend, PartsWriter)
+        self.releasing = declares(backend, ReleasingWriter)
+        self.head = declares(backend, HeadReader)
+        self.locking = declares(backend, Locking)
+        self.slots = self.kind == OBJECT and declares(backend, SlotSource)
+        self.breaker = Breaker()
+        self.clock = WarnClock()
+        self.unverifiable_warned: set[bytes | None] = set()  # signing keys already warned about
+
+
+class Store:
+    """One backend seen through memo's entry interface, for one signing key.
+
+    Made by :func:`store_for`; the capability flags are copied from the backend's
+    :class:`BackendState` (read on every call), whose breaker and warning clock it uses.
+    """
+
+    __slots__ = (
+        "backend",
+        "breaker",
+        "clock",
+        "head",
+        "kind",
+        "locking",
+        "native",
+        "parts",
+        "releasing",
+        "secret",
+        "slots",
+        "state",
+        "transient",
+    )
+
+    def __init__(self, backend: Any, secret: bytes | None, state: BackendState | None = None) -> None:
+        if state is None:
+            state = BackendState(backend)
+        self.backend = backend
+        self.secret = secret
+        self.state = state
+        self.kind = state.kind
+        self.native = state.native
+        self.transient = state.transient
+        self.parts = state.parts
+        self.releasing = state.releasing
+        self.head = state.head
+        self.locking = state.locking
+        self.slots = state.slots  # the wrappers may keep this backend's slots and serve hits inline
+        self.breaker = state.breaker
+        self.clock = state.clock
+
+    def make_lock(self, key: str, lease: float) -> CrossLock | None:
+        """The backend's cross-process lock on ``key`` (``None``: it has no locks)."""
+        return self.backend.make_lock(key, lease) if self.locking else None
+
+    def slot(self, key: str) -> Slot | None:
+        """The backend's slot holding ``key`` (only for a SlotSource: see :attr:`slots`)."""
+        slot: Slot | None = self.backend.slot(key)
+        return slot
+
+    def lock_failed(self, exc: BaseException, policy: Policy) -> None:
+        """A lock operation failed: the policy reports it (a lock failure never opens the breaker)."""
+        policy.backend_failed(self.backend, "lock", exc, self.clock)
 
     def _failed(self, op: str, exc: BaseException, policy: Policy) -> None:
         """Report a failure; only an unreachable or slow backend opens the breaker for everyone."""
         if is_transient(exc, self.transient):
             self.breaker.failed()
-        policy.backend_failed(self.backend, op, exc)
+        policy.backend_failed(self.backend, op, exc, self.clock)
 
     def _skip(self, policy: Policy) -> bool:
         """True (and counted as an error) while the backend's breaker is open."""
@@ -118,7 +205,7 @@ class Store:
             self.backend.set_entry(key, shared_entry(entry), ttl)  # hits get this object: protect it
             return True
         except Exception as exc:
-            policy.backend_failed(self.backend, "set", exc)
+            policy.backend_failed(self.backend, "set", exc, self.clock)
             return False
 
     def save(self, key: str, entry: Entry, ttl: float | None, policy: Policy, lock: Any = None) -> bool:
@@ -159,34 +246,6 @@ class Store:
         if self.kind == VALUE:
             raise self._sync_only_error()
         return int(self.backend.clear(prefix))
-
-    def entries(self, prefix: str) -> list[tuple[str, Entry]]:
-        """(key, entry-without-value) for each key under ``prefix``, without unpickling."""
-        if self.kind == VALUE:
-            raise self._sync_only_error()
-        found: list[tuple[str, Entry]] = []
-        for key in list(self.backend.keys(prefix)):
-            meta_entry = self._meta(key)
-            if meta_entry is not None:
-                found.append((key, meta_entry))
-        return found
-
-    def _meta(self, key: str) -> Entry | None:
-        if self.kind == OBJECT:
-            entry = self.backend.get_entry(key)
-            return None if entry is None else Entry(None, *_meta_fields(entry))
-        head = getattr(self.backend, "get_head", None)
-        data = head(key) if callable(head) else self.backend.get(key)
-        if data is None:
-            return None
-        try:
-            meta = read_meta(data)
-        except RecordError:
-            return None
-        expires = meta.get("expires")
-        if isinstance(expires, (int, float)) and expires <= time.time():
-            return None  # expired (a load deletes it): listed no more than it is served
-        return entry_from_meta(meta)
 
     # -- async twins -------------------------------------------------------------------
     async def aload(self, key: str, policy: Policy) -> Any:
@@ -252,12 +311,13 @@ class Store:
 
     # -- helpers -----------------------------------------------------------------------
     async def _acall(self, async_name: str, sync_name: str, *args: Any) -> Any:
-        method = getattr(self.backend, async_name, None)
-        if method is not None:
-            return await method(*args)
+        """The backend's async twin, or (a backend without the a* twins) its sync method in a thread."""
+        if self.native:
+            return await getattr(self.backend, async_name)(*args)
         import asyncio
 
-        return await asyncio.to_thread(getattr(self.backend, sync_name), *args)
+        method: Callable[..., Any] = getattr(self.backend, sync_name)
+        return await asyncio.to_thread(method, *args)
 
     def _dump(self, key: str, entry: Entry, policy: Policy) -> list[bytes | memoryview] | None:
         try:
@@ -268,15 +328,15 @@ class Store:
 
     def _unverifiable(self, policy: Policy) -> None:
         """A signed record met by a reader without a secret: a miss (kept for readers that have it), warned once."""
-        if self.unverifiable_warned or policy.on_error == "ignore":
+        warned = self.state.unverifiable_warned
+        if self.secret in warned or policy.on_error == "ignore":
             return
-        self.unverifiable_warned = True
-        warnings.warn(
+        warned.add(self.secret)
+        warn(
             f"memo: {type(self.backend).__name__} holds records signed with a secret, and {policy.name} has none, "
             "so it cannot verify them: they are misses, recomputed and never unpickled. Give this process the "
             "writers' secret (MEMO_SECRET or memo.configure(secret=...)). Warned once per backend.",
             BackendWarning,
-            stacklevel=5,
         )
 
     def _heal(self, key: str, policy: Policy) -> None:
@@ -292,21 +352,79 @@ class Store:
             self._failed("delete", exc, policy)
 
 
-def _meta_fields(entry: Entry) -> tuple[str, str, float, float | None, float, str, int]:
-    return (entry.function, entry.args, entry.created, entry.expires, entry.duration, entry.version, entry.size)
+class _Owned:
+    """A backend's state in the table, with what tells that the entry is still this backend's."""
+
+    __slots__ = ("state", "target")
+
+    def __init__(self, state: BackendState, target: Callable[[], Any]) -> None:
+        self.state = state
+        self.target = target  # a weak reference to the backend, or (not weak-referenceable) a strong one
 
 
-_stores: dict[tuple[int, bytes | None], tuple[Any, Store]] = {}
+# id(backend) -> its state. The entry goes when the backend dies (a weak reference's callback);
+# the identity check keeps a new object that reuses a dead one's id from getting its state.
+# A backend that cannot be weakly referenced is held strongly, in a bounded part of the table.
+_owned: dict[int, _Owned] = {}
+_strong: dict[int, None] = {}  # ids of the strongly held entries, oldest first
+_lock = threading.Lock()
+_STRONG_MAX = 256
+
+
+def _forget(key: int, ref: weakref.ref[Any]) -> None:
+    with _lock:
+        found = _owned.get(key)
+        if found is not None and found.target is ref:
+            del _owned[key]
+
+
+def state_for(backend: Any) -> BackendState:
+    """The one :class:`BackendState` of a backend object, made on first use, dropped when it dies."""
+    key = id(backend)
+    found = _owned.get(key)
+    if found is not None and found.target() is backend:
+        return found.state
+    state = BackendState(backend)  # outside the lock: isinstance checks may run a backend's properties
+    with _lock:
+        found = _owned.get(key)
+        if found is not None and found.target() is backend:
+            return found.state
+        try:
+            target: Callable[[], Any] = weakref.ref(backend, functools.partial(_forget, key))
+        except TypeError:  # not weak-referenceable: keep it alive with its state, in a bounded table
+            if len(_strong) >= _STRONG_MAX:
+                for old in list(_strong)[: _STRONG_MAX // 2]:
+                    del _strong[old]
+                    _owned.pop(old, None)
+            _strong[key] = None
+            target = _Strong(backend)
+        _owned[key] = _Owned(state, target)
+        return state
+
+
+class _Strong:
+    """A strong reference with a weak reference's call: ``ref()`` is the object."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __call__(self) -> Any:
+        return self.obj
+
+
+def tracked() -> int:
+    """How many backends have a state now (for tests): one per live backend that has been used."""
+    return len(_owned)
 
 
 def store_for(backend: Any, secret: bytes | None) -> Store:
-    """The (cached) adapter for a backend and signing key."""
-    cache_key = (id(backend), secret)
-    found = _stores.get(cache_key)
-    if found is not None and found[0] is backend:
-        return found[1]
-    store = Store(backend, secret)
-    if len(_stores) > 256:
-        _stores.clear()
-    _stores[cache_key] = (backend, store)
-    return store
+    """An adapter for a backend and signing key, sharing the backend's :class:`BackendState`.
+
+    Not cached here: each cached function keeps the Store of its last call (a table of Stores
+    would hold every backend alive), and all Stores of a backend share its breaker::
+
+        store_for(backend, None).breaker is store_for(backend, b"k").breaker   # True
+    """
+    return Store(backend, secret, state_for(backend))

@@ -105,8 +105,8 @@ class EntryInfo(NamedTuple):
     function: str = ""  # module.qualname, from the key
 
 
-def entry_info(key: str, entry: Entry) -> EntryInfo:
-    """Public view of an entry's metadata."""
+def entry_info(key: str, entry: Entry, namespace: str = "", function: str = "") -> EntryInfo:
+    """Public view of an entry's metadata (``namespace`` and ``function`` as parsed from its key)."""
     return EntryInfo(
         key=key,
         args=entry.args,
@@ -115,6 +115,8 @@ def entry_info(key: str, entry: Entry) -> EntryInfo:
         expires=entry.expires,
         duration=entry.duration,
         version=entry.version,
+        namespace=namespace,
+        function=function,
     )
 
 

@@ -20,7 +20,6 @@ from memo._policy import KEPT_FOLD
 from memo._store import Store
 from memo._types import MISS
 from memo._watch import UNSET as _UNSET
-from memo.backends.memory import MemoryBackend
 
 if TYPE_CHECKING:
     import inspect
@@ -117,9 +116,10 @@ def _enter(
 
     Finds the key (remembered, else computed and remembered; ``bound`` holds the arguments
     when computing it bound them, for the entry's description) and the store. A hit on a
-    plain MemoryBackend is served here (I/O-free, so for both drivers) and its slot kept
-    for the wrapper's next call; a miss there is passed on as ``looked`` so the driver
-    does not read the key again; anything else goes to the driver.
+    backend that offers slots (the ``SlotSource`` capability: MemoryBackend) is served here
+    (I/O-free, so for both drivers) and its slot kept for the wrapper's next call; a miss
+    there is passed on as ``looked`` so the driver does not read the key again; anything
+    else goes to the driver.
     """
     fast = c.fast
     try:
@@ -134,21 +134,21 @@ def _enter(
         key = keys.watch.prefix + digest
         keys.remember(fast, typed, (*args, *kwargs.values()), key)
     store = c.store()
-    backend = store.backend
-    if type(backend) is not MemoryBackend:
+    if not store.slots:  # not a SlotSource (declared backend capability): the driver loads
         return key, store, None, bound, False
     entry = store.load(key, c.policy)
     if entry is MISS:
         return key, store, None, bound, True
     took: float = entry.duration
     c.stats.hit(took)
-    slot = backend._data.get(key)
+    slot = store.slot(key)
     if remembered and slot is not None and slot.item is entry:
+        backend = store.backend  # the slot's owner: the template serves it only while this is the call's backend
         slots = c.slots
         if c.slots_owner is not backend or len(slots) >= _SLOTS_MAX:
             slots.clear()
             c.slots_owner = backend
-        slots[typed] = (slot, entry, c.stats.keep(took), slot.owner, slot.expires)
+        slots[typed] = (slot, entry, c.stats.keep(took), backend, slot.expires)
     return key, store, entry, bound, False
 
 

@@ -3,36 +3,36 @@
 The in-process leader of a key calls :func:`acquire` (or :func:`aacquire`). It returns
 ``(lock, entry)``: a held lock to release after storing, and ``MISS``; or no lock and the
 entry another process stored while we waited; or no lock and ``MISS`` when the backend
-has no locks, the wait reached ``lock_timeout`` (compute alone rather than hang), or the
-backend failed (the policy has been told).
+has no locks (it does not declare the ``Locking`` capability), the wait reached
+``lock_timeout`` (compute alone rather than hang), or the backend failed (the policy has
+been told). Locks are driven only through the ``CrossLock`` protocol.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from memo._core import MISS, Policy
-from memo._locks import CrossLock, poll_delays
+from memo._policy import Policy
+from memo._types import MISS
+from memo.backends._base import CrossLock, poll_delays
+
+if TYPE_CHECKING:
+    from memo._store import Store
 
 __all__ = ["LEASE", "aacquire", "acquire", "arelease", "release"]
 
 LEASE = 10.0  # seconds a Redis lease lives without its holder extending it
 
 
-def _make_lock(store: Any, key: str) -> CrossLock | None:
-    make = getattr(store.backend, "make_lock", None)
-    return make(key, LEASE) if callable(make) else None
-
-
-def acquire(store: Any, key: str, timeout: float, policy: Policy) -> tuple[CrossLock | None, Any]:
+def acquire(store: Store, key: str, timeout: float, policy: Policy) -> tuple[CrossLock | None, Any]:
     """Take ``key``'s cross-process lock, or return the entry someone else stored meanwhile."""
     try:
-        lock = _make_lock(store, key)
+        lock = store.make_lock(key, LEASE)
         if lock is None or lock.try_acquire():
             return lock, MISS
     except Exception as exc:
-        policy.backend_failed(store.backend, "lock", exc)
+        store.lock_failed(exc, policy)
         return None, MISS
     deadline = time.monotonic() + timeout
     for delay in poll_delays():
@@ -43,7 +43,7 @@ def acquire(store: Any, key: str, timeout: float, policy: Policy) -> tuple[Cross
         try:
             won = lock.try_acquire()
         except Exception as exc:
-            policy.backend_failed(store.backend, "lock", exc)
+            store.lock_failed(exc, policy)
             return None, MISS
         if won:
             try:
@@ -54,14 +54,14 @@ def acquire(store: Any, key: str, timeout: float, policy: Policy) -> tuple[Cross
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def aacquire(store: Any, key: str, timeout: float, policy: Policy) -> tuple[CrossLock | None, Any]:
+async def aacquire(store: Store, key: str, timeout: float, policy: Policy) -> tuple[CrossLock | None, Any]:
     """Async :func:`acquire`."""
     try:
-        lock = _make_lock(store, key)
+        lock = store.make_lock(key, LEASE)
         if lock is None or await lock.atry_acquire():
             return lock, MISS
     except Exception as exc:
-        policy.backend_failed(store.backend, "lock", exc)
+        store.lock_failed(exc, policy)
         return None, MISS
     deadline = time.monotonic() + timeout
     for delay in poll_delays():
@@ -72,7 +72,7 @@ async def aacquire(store: Any, key: str, timeout: float, policy: Policy) -> tupl
         try:
             won = await lock.atry_acquire()
         except Exception as exc:
-            policy.backend_failed(store.backend, "lock", exc)
+            store.lock_failed(exc, policy)
             return None, MISS
         if won:
             try:

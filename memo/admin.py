@@ -31,7 +31,8 @@ from memo import _config, _registry
 from memo._keys import KeyParts, check_segment, function_prefix, namespace_prefix, parse_key, version_prefix
 from memo._registry import cached_functions, sync_method
 from memo._serialize import Entry, RecordError, read_meta
-from memo._types import CacheInfo, EntryInfo, entry_from_meta
+from memo._types import CacheInfo, EntryInfo, entry_from_meta, entry_info
+from memo.backends._base import HeadReader, HeadsReader, ObjectStore, declares
 from memo.exceptions import ConfigurationError
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "FunctionInfo",
     "cached_functions",
     "clear",
+    "clear_in_use",
     "delete",
     "entries",
     "functions",
@@ -160,7 +162,7 @@ def _opened(backend: object, fallback: Any = None) -> Iterator[Any]:
         yield default  # the URL the process is configured with: its open backend, not a second one
         return
     if url.lower() == "memory" or url.lower().startswith("memory:"):
-        if not getattr(default, "stores_objects", False):
+        if not (declares(default, ObjectStore) and default.stores_objects):
             raise ConfigurationError(
                 "backend='memory' names a new, empty in-process cache: pass the MemoryBackend object itself"
             )
@@ -215,14 +217,13 @@ def _metadata(backend: Any, keys: list[str]) -> list[Entry | None]:
     is asked for each record's head only (``get_heads`` for all at once where it has it,
     else ``get_head`` per key, else ``get``), and the head's JSON metadata is read.
     """
-    get_entry = getattr(backend, "get_entry", None)
-    if getattr(backend, "stores_objects", False) and callable(get_entry):
-        return [get_entry(key) for key in keys]  # the entry objects themselves: nothing to decode
-    many = sync_method(backend, "get_heads")
-    if many is not None:
-        heads = many(keys)
+    if declares(backend, ObjectStore) and backend.stores_objects:
+        return [backend.get_entry(key) for key in keys]  # the entry objects themselves: nothing to decode
+    heads: list[bytes | None]
+    if declares(backend, HeadsReader):
+        heads = backend.get_heads(keys)
     else:
-        read = sync_method(backend, "get_head") or _method(backend, "get")
+        read = backend.get_head if declares(backend, HeadReader) else _method(backend, "get")
         heads = [read(key) for key in keys]
     now = time.time()
     found: list[Entry | None] = []
@@ -244,19 +245,7 @@ def _entries(backend: Any, filt: _Filter) -> list[EntryInfo]:
     listed = []
     for (key, parts), entry in zip(ours, _metadata(backend, [key for key, _ in ours]), strict=True):
         if entry is not None:
-            listed.append(
-                EntryInfo(
-                    key=key,
-                    args=entry.args,
-                    size=entry.size,
-                    created=entry.created,
-                    expires=entry.expires,
-                    duration=entry.duration,
-                    version=entry.version,
-                    namespace=parts.namespace,
-                    function=parts.function,
-                )
-            )
+            listed.append(entry_info(key, entry, parts.namespace, parts.function))
     return listed
 
 
@@ -395,8 +384,14 @@ def clear(
         return _clear(store, filt) or 0
 
 
-def _clear_in_use(namespace: str | None = None) -> int:
-    """``memo.clear``: memo's entries on every backend in use (the default and every explicit one)."""
+def clear_in_use(namespace: str | None = None) -> int:
+    """What ``memo.clear`` does: memo's entries on every backend in use (the default and every explicit one).
+
+    Without a namespace every key of memo's layout on them goes; with one, every key under
+    ``namespace:``. Example::
+
+        admin.clear_in_use(namespace="etl")   # same as memo.clear(namespace="etl")
+    """
     if namespace is not None:
         check_segment("namespace", namespace)
     registered = _registry.registered()

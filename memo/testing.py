@@ -1,8 +1,11 @@
 """``BackendContract``: the storage protocol's test suite, for any backend.
 
 Subclass it in a pytest module and provide a ``backend`` fixture; every built-in backend
-runs this same suite. It needs no asyncio plugin: each async case runs its own event loop
-(``asyncio.run``), so it works with or without pytest-asyncio, in strict or auto mode::
+runs this same suite. The optional capabilities a backend declares (``memo.backends``:
+``PartsWriter``, ``HeadReader``, ``Locking``, ``ObjectStore``, ``SlotSource``) are checked
+too; the cases of the ones it does not declare are skipped. It needs no asyncio plugin:
+each async case runs its own event loop (``asyncio.run``), so it works with or without
+pytest-asyncio, in strict or auto mode::
 
     import pytest
     from memo.testing import BackendContract
@@ -25,6 +28,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+
+from memo.backends._base import HeadReader, Locking, ObjectStore, PartsWriter, SlotSource
 
 __all__ = ["BackendContract"]
 
@@ -201,3 +206,100 @@ class BackendContract:
             await backend.aclose()
 
         self.run_async(backend, case)
+
+    # -- declared capabilities: checked when the backend declares them, skipped otherwise --
+    @staticmethod
+    def require(backend: Any, capability: type[Any]) -> None:
+        """Skip the case unless ``backend`` declares ``capability`` (a Protocol of ``memo.backends``)."""
+        if not isinstance(backend, capability) or (capability is ObjectStore and not backend.stores_objects):
+            pytest.skip(f"{type(backend).__name__} does not declare {capability.__name__}")
+
+    def test_parts_writer_stores_the_concatenation(self, backend: Any) -> None:
+        """A PartsWriter's set_parts stores what set would store for the joined buffers."""
+        self.require(backend, PartsWriter)
+        big = _big()
+        backend.set_parts(P + "p", [b"head:", memoryview(big), bytearray(b":tail")])
+        assert bytes(backend.get(P + "p")) == b"head:" + big + b":tail"
+
+    def test_async_parts_writer_stores_the_concatenation(self, backend: Any) -> None:
+        """A PartsWriter's aset_parts stores what aset would store for the joined buffers."""
+        self.require(backend, PartsWriter)
+
+        async def case() -> None:
+            await backend.aset_parts(P + "p", [b"a", memoryview(b"b" * 1000), b"c"], None)
+            assert bytes(await backend.aget(P + "p")) == b"a" + b"b" * 1000 + b"c"
+
+        self.run_async(backend, case)
+
+    def test_head_reader_returns_the_start(self, backend: Any) -> None:
+        """A HeadReader's get_head is the value's first 64 KiB or more (all of a short value); None for a miss."""
+        self.require(backend, HeadReader)
+        big = _big()
+        backend.set(P + "h", big)
+        backend.set(P + "short", b"abc")
+        head = bytes(backend.get_head(P + "h"))
+        assert len(head) >= 65535
+        assert big.startswith(head)
+        assert bytes(backend.get_head(P + "short")) == b"abc"
+        assert backend.get_head(P + "missing") is None
+
+    def test_locking_excludes_a_second_holder(self, backend: Any) -> None:
+        """Two locks on one key made by a Locking backend exclude each other until released; other keys are free."""
+        self.require(backend, Locking)
+        mine, rival, other = (backend.make_lock(P + k, 10.0) for k in ("l", "l", "other"))
+        assert mine.try_acquire()
+        try:
+            assert not rival.try_acquire()
+            assert other.try_acquire()
+            other.release()
+        finally:
+            mine.release()
+        assert rival.try_acquire()
+        rival.release()
+
+    def test_async_locking_excludes_a_second_holder(self, backend: Any) -> None:
+        """atry_acquire/arelease of a Locking backend's locks exclude each other like the sync forms."""
+        self.require(backend, Locking)
+
+        async def case() -> None:
+            mine, rival = backend.make_lock(P + "al", 10.0), backend.make_lock(P + "al", 10.0)
+            assert await mine.atry_acquire()
+            try:
+                assert not await rival.atry_acquire()
+            finally:
+                await mine.arelease()
+            assert await rival.atry_acquire()
+            await rival.arelease()
+
+        self.run_async(backend, case)
+
+    def test_object_store_returns_the_identical_entry(self, backend: Any) -> None:
+        """An ObjectStore's get_entry returns the very entry set_entry stored, None for a miss or once expired."""
+        self.require(backend, ObjectStore)
+        from memo._serialize import Entry
+
+        value = object()
+        entry = Entry([value], "mod.f")
+        backend.set_entry(P + "e", entry)
+        assert backend.get_entry(P + "e") is entry
+        assert backend.get_entry(P + "missing") is None
+        backend.set_entry(P + "t", Entry(1), TTL)
+        time.sleep(TTL + 0.3)
+        assert backend.get_entry(P + "t") is None
+
+    def test_slot_source_slot_shows_the_entry_and_its_removal(self, backend: Any) -> None:
+        """A SlotSource's slot holds the stored entry, its expiry and recency flag, and lets go when the key goes."""
+        self.require(backend, SlotSource)
+        from memo._serialize import Entry
+
+        entry = Entry(1)
+        backend.set_entry(P + "s", entry, 60.0)
+        slot = backend.slot(P + "s")
+        assert slot is not None
+        assert slot.item is entry
+        assert slot.expires is not None
+        assert time.monotonic() < slot.expires <= time.monotonic() + 60.0
+        slot.ref = True  # memo's inline hit sets it
+        backend.delete(P + "s")
+        assert slot.item is not entry
+        assert backend.slot(P + "s") is None

@@ -192,7 +192,7 @@ def test_async_value_backend_serves_async_and_refuses_sync() -> None:
 )
 def test_unreachable_errors_open_the_breaker(exc: BaseException) -> None:
     """Connection, timeout and socket-level OSErrors are transient: they open a backend's breaker."""
-    from memo._health import is_transient
+    from memo._breaker import is_transient
 
     assert is_transient(exc)
 
@@ -210,7 +210,7 @@ def test_unreachable_errors_open_the_breaker(exc: BaseException) -> None:
 )
 def test_deterministic_errors_do_not_open_the_breaker(exc: BaseException) -> None:
     """A refused value, a bug, a full or read-only disk: the call's own failure, not the backend's."""
-    from memo._health import is_transient
+    from memo._breaker import is_transient
 
     assert not is_transient(exc)
 

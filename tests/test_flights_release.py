@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 import memo
-from memo._locks import RedisLock, _keeper
 from memo._xflight import LEASE
+from memo.backends._redis_lock import RedisLock, _keeper
 
 pytestmark = pytest.mark.timeout(30)
 

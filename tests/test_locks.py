@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import memo
-from memo._locks import RedisLock, _keeper
+from memo.backends._redis_lock import RedisLock, _keeper
 
 
 def _pair(backend: Any, key: str, lease: float) -> tuple[RedisLock, RedisLock]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import memo
-from memo import _health
+from memo import _store
 
 
 class Plain(memo.BaseBackend):
@@ -31,11 +31,11 @@ class Plain(memo.BaseBackend):
 def test_breaker_table_does_not_outlive_its_backends() -> None:
     """20 000 short-lived backends leave no more breakers behind than backends still alive."""
     gc.collect()
-    start = _health.breakers()
+    start = _store.tracked()
     alive: list[Any] = []
     for i in range(20_000):
         backend = Plain()
-        _health.breaker_for(backend)
+        _store.store_for(backend, None)
         alive.append(backend)
         if len(alive) > 50:
             alive.pop(0)
@@ -44,17 +44,17 @@ def test_breaker_table_does_not_outlive_its_backends() -> None:
     del backend
     alive.clear()
     gc.collect()
-    assert _health.breakers() <= start + 1
+    assert _store.tracked() <= start + 1
 
 
 def test_breaker_survives_while_its_backend_lives() -> None:
     """A live backend keeps one breaker: an open breaker is not forgotten while it is in use."""
     backend = Plain()
-    breaker = _health.breaker_for(backend)
+    breaker = _store.store_for(backend, None).breaker
     breaker.failed()
     gc.collect()
-    assert _health.breaker_for(backend) is breaker
-    assert not _health.breaker_for(backend).allow()
+    assert _store.store_for(backend, b"another secret").breaker is breaker
+    assert not _store.store_for(backend, None).breaker.allow()
 
 
 # -- decoding clients ----------------------------------------------------------------------

@@ -200,7 +200,7 @@ def test_user_backend_value_error_does_not_open_the_breaker(kind: Kind) -> None:
 
 def test_connection_errors_still_open_the_breaker() -> None:
     """A dead server (connection refused) still opens the breaker: the next call skips the backend."""
-    from memo._health import breaker_for
+    from memo._store import store_for
     from tests.redis_fixtures import free_port
 
     backend = memo.RedisBackend(f"redis://127.0.0.1:{free_port()}/0", prefix=_prefix())
@@ -210,7 +210,7 @@ def test_connection_errors_still_open_the_breaker() -> None:
         return x
 
     assert f(1) == 1
-    assert not breaker_for(backend).allow()
+    assert not store_for(backend, None).breaker.allow()
 
 
 # -- TTLs --------------------------------------------------------------------------------

@@ -94,3 +94,30 @@ def test_a_used_up_result_warning_names_the_callers_line() -> None:
 
     found = _caught(lambda: list(f(3)))
     assert [Path(w.filename).name for w in found] == [Path(__file__).name]
+
+
+@pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
+def test_an_unverifiable_record_warning_names_the_callers_line(tmp_path: Path, is_async: bool) -> None:
+    """A signed record met without a secret warns once, at the line of the call that met it."""
+
+    backend = memo.FileBackend(tmp_path / "c")
+
+    def body(x: int) -> int:
+        return x
+
+    async def abody(x: int) -> int:
+        return x
+
+    f = memo.cache(backend=backend)(abody if is_async else body)
+
+    async def main() -> Any:
+        return await f(1)
+
+    def call() -> Any:
+        return asyncio.run(main()) if is_async else f(1)
+
+    memo.configure(secret=b"k" * 32)
+    call()
+    memo.configure(secret=None)
+    found = _caught(call)
+    assert [(Path(w.filename).name, w.category) for w in found] == [(Path(__file__).name, memo.BackendWarning)]

@@ -1,16 +1,42 @@
-"""The public backend protocol and the sync-first base class.
+"""The public backend protocol, its optional capabilities, and the sync-first base class.
 
 A backend stores ``bytes`` under ``str`` keys. Implement the six sync methods; the
 async twins default to running them in a worker thread, and backends with native async
 I/O override them (the shape of Django's cache ``BaseCache``).
+
+Everything else a backend may offer is declared here as a small runtime-checkable
+Protocol (:class:`PartsWriter`, :class:`HeadReader`, :class:`Locking`,
+:class:`ReleasingWriter`, :class:`ObjectStore`, :class:`SlotSource`, and the
+``transient_errors`` attribute of :class:`TransientErrors`). memo checks each one once per
+backend (``isinstance``) and uses what is there; a backend that implements none of them
+works, on the plain path. Backends import only this package, ``memo.exceptions``,
+``memo._keys`` and ``memo._serialize`` (records) from memo, never the engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["AsyncBackend", "Backend", "BaseBackend"]
+__all__ = [
+    "AsyncBackend",
+    "Backend",
+    "BaseBackend",
+    "CrossLock",
+    "HeadReader",
+    "HeadsReader",
+    "Locking",
+    "ObjectStore",
+    "PartsWriter",
+    "ReleasingWriter",
+    "Slot",
+    "SlotSource",
+    "TransientErrors",
+    "declares",
+    "poll_delays",
+]
+
+Buffer = bytes | bytearray | memoryview
 
 
 @runtime_checkable
@@ -70,6 +96,234 @@ class AsyncBackend(Protocol):
 
     async def aclose(self) -> None:
         """Async :meth:`Backend.close`."""
+
+
+# -- optional capabilities ---------------------------------------------------------------
+# Each is checked once per backend, when memo first uses it (``isinstance``, which for a
+# runtime-checkable Protocol means "has these members"; a method set to ``None`` opts out).
+# A pair of sync and async methods counts only when both are there.
+
+
+@runtime_checkable
+class PartsWriter(Protocol):
+    """Stores a big record given as a list of buffers, without joining them first.
+
+    memo hands records of 1 MiB or more this way, so a big array goes from its own memory
+    to the storage (``FileBackend`` has it)::
+
+        class MyBackend(memo.BaseBackend):
+            def set_parts(self, key, buffers, ttl=None):
+                with open(self.path(key), "wb") as f:
+                    f.writelines(buffers)          # get(key) == b"".join(buffers)
+            async def aset_parts(self, key, buffers, ttl=None):
+                await asyncio.to_thread(self.set_parts, key, buffers, ttl)
+    """
+
+    def set_parts(self, key: str, buffers: Sequence[Buffer], ttl: float | None = None) -> None:
+        """Store the concatenation of ``buffers`` under ``key``, as :meth:`Backend.set` would."""
+
+    async def aset_parts(self, key: str, buffers: Sequence[Buffer], ttl: float | None = None) -> None:
+        """Async :meth:`set_parts`."""
+
+
+@runtime_checkable
+class HeadReader(Protocol):
+    """Reads the start of a value only: listings read a record's metadata, not a 2 GiB array.
+
+    A record's metadata sits in its first 64 KiB, so ``get_head`` must return at least
+    that much (or the whole value if shorter)::
+
+        class MyBackend(memo.BaseBackend):
+            def get_head(self, key):
+                with open(self.path(key), "rb") as f:
+                    return f.read(65536)
+    """
+
+    def get_head(self, key: str) -> bytes | None:
+        """The first 64 KiB (at least) of the value under ``key``, or ``None`` for a miss."""
+
+
+@runtime_checkable
+class HeadsReader(Protocol):
+    """Reads the heads of many values in one go: listings over a network store in round trips per thousand keys.
+
+    ``memo.admin`` reads every listed entry's metadata; key by key, 1e5 entries on Redis
+    cost 1e5 round trips::
+
+        class MyBackend(memo.BaseBackend):
+            def get_heads(self, keys):
+                return [self.get_head(k) for k in keys]   # or one batched request
+    """
+
+    def get_heads(self, keys: Sequence[str]) -> list[bytes | None]:
+        """:meth:`HeadReader.get_head` of each key, in order; ``None`` where absent."""
+
+
+@runtime_checkable
+class CrossLock(Protocol):
+    """A non-blocking cross-process lock on one key, made by :meth:`Locking.make_lock`.
+
+    memo polls ``try_acquire`` with backoff, looking for the result in between, and always
+    releases what it took::
+
+        lock = backend.make_lock("default:mod.f:v:abc", 10.0)
+        if lock.try_acquire():
+            try: ...   # compute and store
+            finally: lock.release()
+    """
+
+    def try_acquire(self) -> bool:
+        """Take the lock if it is free; never waits."""
+
+    def release(self) -> None:
+        """Give the lock back (only if held)."""
+
+    async def atry_acquire(self) -> bool:
+        """Async :meth:`try_acquire`."""
+
+    async def arelease(self) -> None:
+        """Async :meth:`release`."""
+
+
+@runtime_checkable
+class Locking(Protocol):
+    """Makes per-key cross-process locks, so one process computes a missing key and the others wait.
+
+    ``lease`` is how long a lock may outlive a holder that stopped extending it (a lock the
+    kernel frees when its holder dies may ignore it). Return ``None`` for no lock::
+
+        class MyBackend(memo.BaseBackend):
+            def make_lock(self, key, lease):
+                return MyLock(self.lock_dir, key)     # a CrossLock
+    """
+
+    def make_lock(self, key: str, lease: float) -> CrossLock | None:
+        """A fresh, not yet taken lock on ``key`` (or ``None``)."""
+
+
+@runtime_checkable
+class ReleasingWriter(Protocol):
+    """Stores a value and releases the key's held lock in one round trip.
+
+    ``lock`` is a lock this backend's :meth:`Locking.make_lock` made; a backend that cannot
+    do both at once here stores only, and the holder releases as usual::
+
+        class MyBackend(memo.BaseBackend):
+            def set_releasing(self, key, value, ttl, lock):
+                self.pipeline(("SET", key, value), lock.release_command())
+                lock.released()
+    """
+
+    def set_releasing(self, key: str, value: bytes, ttl: float | None, lock: CrossLock) -> None:
+        """:meth:`Backend.set`, freeing ``lock`` in the same operation when it can."""
+
+    async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: CrossLock) -> None:
+        """Async :meth:`set_releasing`."""
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Keeps memo's entry objects themselves (no pickling): an in-process store.
+
+    ``stores_objects`` must be true; ``get_entry`` returns the very object ``set_entry``
+    stored (memo treats it as read-only). ``MemoryBackend`` is one::
+
+        class DictStore(memo.BaseBackend):
+            stores_objects = True
+            def get_entry(self, key): return self.d.get(key)
+            def set_entry(self, key, entry, ttl=None): self.d[key] = entry
+    """
+
+    stores_objects: bool
+
+    def get_entry(self, key: str) -> Any:
+        """The stored entry object, or ``None`` for a miss (or an expired entry)."""
+
+    def set_entry(self, key: str, entry: Any, ttl: float | None = None) -> None:
+        """Keep ``entry`` (memo's entry object) for ``ttl`` seconds (``None``: no expiry)."""
+
+
+@runtime_checkable
+class Slot(Protocol):
+    """The cell an :class:`SlotSource` keeps one entry in, read by memo's compiled wrappers.
+
+    A wrapper keeps the slot of a hit and serves the next identical call from it with no
+    lookup, as long as ``item`` is still the entry it saw and ``expires`` is ahead::
+
+        slot = backend.slot(key)
+        if slot.item is entry and (slot.expires is None or slot.expires > time.monotonic()):
+            slot.ref = True
+    """
+
+    item: Any
+    """The entry held; ``None`` (or another entry) as soon as the key is dropped or replaced."""
+    expires: float | None
+    """``time.monotonic()`` deadline, or ``None``; fixed for the slot's life."""
+    ref: bool
+    """Set to true on every hit (recency, for eviction)."""
+
+
+@runtime_checkable
+class SlotSource(Protocol):
+    """An :class:`ObjectStore` whose hits memo may serve inline, from the entry's :class:`Slot`.
+
+    Such a hit never calls the backend, so a backend offers slots only when ``get_entry``
+    has nothing to do but find the slot (``MemoryBackend`` withdraws it from a subclass
+    that overrides ``get_entry``)::
+
+        slot = backend.slot("default:mod.f:v:abc")   # a Slot, or None
+    """
+
+    def slot(self, key: str) -> Slot | None:
+        """The slot that holds ``key`` now, or ``None``."""
+
+
+@runtime_checkable
+class TransientErrors(Protocol):
+    """Names the backend's own "unreachable or slow" exceptions; only those (and memo's
+    connection and timeout errors) open its circuit breaker::
+
+        class MyBackend(memo.BaseBackend):
+            transient_errors = (MyClient.Unavailable, MyClient.Timeout)
+    """
+
+    transient_errors: tuple[type[BaseException], ...]
+
+
+_MEMBERS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def declares(obj: object, capability: type) -> bool:
+    """``isinstance(obj, capability)`` for these Protocols, at the cost of a few ``getattr``\\s.
+
+    Same rule as ``isinstance`` on a runtime-checkable Protocol (every member present; a
+    method set to ``None`` opts out), without its per-call walk of the Protocol's MRO, which
+    costs ~20 us a check on Python 3.11::
+
+        declares(memo.FileBackend(), HeadReader)   # True
+    """
+    members = _MEMBERS.get(capability)
+    if members is None:
+        names = {n for n in vars(capability).get("__annotations__", {})}
+        names.update(n for n, v in vars(capability).items() if callable(v) and not n.startswith("_"))
+        members = _MEMBERS[capability] = tuple((n, callable(vars(capability).get(n))) for n in sorted(names))
+    missing = object()
+    for name, is_method in members:
+        value = getattr(obj, name, missing)
+        if value is missing or (is_method and value is None):
+            return False
+    return True
+
+
+def poll_delays(first: float = 0.002, factor: float = 1.5, cap: float = 0.1) -> Iterator[float]:
+    """Sleep intervals for a lock's waiters: short at first, growing to ``cap``::
+
+    next(poll_delays())   # 0.002
+    """
+    delay = first
+    while True:
+        yield delay
+        delay = min(delay * factor, cap)
 
 
 _T = TypeVar("_T")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from memo.backends._base import BaseBackend
+from memo.backends._file_lock import FileLock
 from memo.exceptions import ConfigurationError
 
 __all__ = ["FileBackend", "default_directory"]
@@ -376,10 +377,13 @@ class FileBackend(BaseBackend):
         rows = cache._sql(query, params).fetchall()
         return iter([k for (k,) in rows if k.startswith(prefix)])
 
-    def make_lock(self, key: str, lease: float) -> Any:
-        """A per-key lock under ``<directory>/locks`` for cross-process single-flight (see FileLock)."""
-        from memo._locks import FileLock
+    def make_lock(self, key: str, lease: float) -> FileLock:
+        """A per-key lock under ``<directory>/locks`` for cross-process single-flight (see FileLock).
 
+        The kernel frees it when its holder dies, so ``lease`` is not needed::
+
+            lock = backend.make_lock("default:mod.f:v:abc", 10.0)
+        """
         return FileLock(self._locks, key)
 
     def close(self) -> None:

@@ -16,18 +16,17 @@ __all__ = ["MemoryBackend"]
 
 
 class _Slot:
-    """One stored item. ``owner`` and ``key`` let memo's wrappers keep a slot and reach it
-    again without a lookup; when the slot leaves the backend its ``item`` becomes ``None``,
-    so a kept slot shows at once that it is gone (and no longer holds the value)."""
+    """One stored item, and memo's :class:`~memo.backends._base.Slot`: memo's wrappers keep
+    the slot of a hit and serve the next identical call from it; when the slot leaves the
+    backend its ``item`` becomes ``None``, so a kept slot shows at once that it is gone (and
+    no longer holds the value)."""
 
-    __slots__ = ("expires", "item", "key", "owner", "ref", "size")
+    __slots__ = ("expires", "item", "ref", "size")
 
-    def __init__(self, item: Entry | bytes, expires: float | None, size: int, owner: MemoryBackend, key: str) -> None:
+    def __init__(self, item: Entry | bytes, expires: float | None, size: int) -> None:
         self.item: Entry | bytes | None = item
         self.expires = expires
         self.size = size
-        self.owner = owner
-        self.key = key
         self.ref = False  # hit since eviction last passed it (second chance, see MemoryBackend._evict)
 
 
@@ -81,6 +80,14 @@ class MemoryBackend(BaseBackend):
             self._max_bytes = value
             self._evict(None)
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.get_entry is not MemoryBackend.get_entry and "slot" not in vars(cls):
+            # A subclass that changes how a hit reads must see every hit: an inline hit from a
+            # kept slot would skip its get_entry. ``None`` withdraws the SlotSource capability
+            # (unless the subclass defines ``slot`` itself: then it vouches for its slots).
+            cls.slot = None  # type: ignore[assignment,method-assign]
+
     def __repr__(self) -> str:
         return f"MemoryBackend(max_entries={self.max_entries!r}, max_bytes={self.max_bytes!r})"
 
@@ -105,6 +112,13 @@ class MemoryBackend(BaseBackend):
             return loads_record(item)
         except ValueError:
             return None
+
+    def slot(self, key: str) -> _Slot | None:
+        """The slot holding ``key`` (memo's inline hits: the SlotSource capability), or ``None``::
+
+        backend.slot("default:mod.f:v:abc").item    # the Entry, or None once dropped
+        """
+        return self._data.get(key)
 
     def set_entry(self, key: str, entry: Entry, ttl: float | None = None) -> None:
         """Store an entry object; its ``size`` is estimated from the value."""
@@ -234,7 +248,7 @@ class MemoryBackend(BaseBackend):
                 self._bytes -= old.size
             if self._max_bytes is not None and size > self._max_bytes:
                 return  # larger than the whole cache: do not flush everything for it
-            self._data[key] = _Slot(item, expires, size, self, key)
+            self._data[key] = _Slot(item, expires, size)
             self._bytes += size
             self._evict(key)
 

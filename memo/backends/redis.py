@@ -18,8 +18,9 @@ import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
-from memo.backends._base import BaseBackend
+from memo.backends._base import BaseBackend, CrossLock
 from memo.backends._redis_conn import _BIG_SEND, _ADirect, _Direct, _InThread, _Loop
+from memo.backends._redis_lock import RedisLock
 from memo.exceptions import ConfigurationError
 
 __all__ = ["RedisBackend"]
@@ -345,14 +346,12 @@ class RedisBackend(BaseBackend):
             if key is not None:
                 yield key
 
-    def set_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
+    def set_releasing(self, key: str, value: bytes, ttl: float | None, lock: CrossLock) -> None:
         """:meth:`set`, and release ``lock`` (a lease of this backend) in the same round trip.
 
         Without a direct connection (a cluster or a user's client) it is a plain :meth:`set`
         and the lock is released by its holder as usual.
         """
-        from memo._locks import RedisLock
-
         self._sync()
         direct = self._direct
         if direct is None or type(lock) is not RedisLock:
@@ -371,10 +370,8 @@ class RedisBackend(BaseBackend):
             raise self._refusal(key, len(value), replies[0], False)
         return None
 
-    async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: Any) -> None:
+    async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: CrossLock) -> None:
         """Async :meth:`set_releasing`."""
-        from memo._locks import RedisLock
-
         direct = self._loop().direct
         if direct is None or type(lock) is not RedisLock:
             return await self.aset(key, value, ttl)
@@ -392,10 +389,11 @@ class RedisBackend(BaseBackend):
             raise self._refusal(key, len(value), replies[0], False)
         return None
 
-    def make_lock(self, key: str, lease: float) -> Any:
-        """A ``SET NX PX`` lease on ``key`` for cross-process single-flight."""
-        from memo._locks import RedisLock
+    def make_lock(self, key: str, lease: float) -> RedisLock:
+        """A ``SET NX PX`` lease on ``key`` for cross-process single-flight, extended while held::
 
+        lock = backend.make_lock("default:mod.f:v:abc", 10.0)
+        """
         return RedisLock(self._run, self._arun, self._k(_LOCKS + key), lease)
 
     def close(self) -> None:

@@ -17,10 +17,8 @@ from __future__ import annotations
 import errno
 import threading
 import time
-import weakref
-from typing import Any
 
-__all__ = ["Breaker", "breaker_for", "is_transient"]
+__all__ = ["Breaker", "WarnClock", "is_transient"]
 
 _FIRST_PAUSE = 0.5
 _MAX_PAUSE = 5.0
@@ -28,9 +26,16 @@ _PROBE = 2.0  # how long one half-open probe may take before another caller prob
 
 
 class Breaker:
-    """Failure count and the monotonic time before which the backend is skipped."""
+    """Failure count and the monotonic time before which the backend is skipped.
 
-    __slots__ = ("__weakref__", "_lock", "failures", "open_until")
+    One per backend object, owned by its :class:`~memo._store.Store`::
+
+        breaker = Breaker()
+        breaker.failed()
+        breaker.allow()   # False for the next 0.5 s
+    """
+
+    __slots__ = ("_lock", "failures", "open_until")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -63,6 +68,31 @@ class Breaker:
             self.failures += 1
             pause = min(_FIRST_PAUSE * 2 ** (self.failures - 1), _MAX_PAUSE)
             self.open_until = time.monotonic() + pause
+
+
+class WarnClock:
+    """When a backend's failures last warned, so they warn at most once per interval.
+
+    One per backend object, owned by its Store and shared by every function on it::
+
+        clock = WarnClock()
+        clock.due(60.0), clock.due(60.0)   # (True, False)
+    """
+
+    __slots__ = ("_lock", "last")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.last: float | None = None
+
+    def due(self, interval: float) -> bool:
+        """True (and the clock restarts) when no warning was given in the last ``interval`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            if self.last is not None and now - self.last < interval:
+                return False
+            self.last = now
+            return True
 
 
 # errno values of socket-level failures: the network or the peer, not the request.
@@ -105,33 +135,3 @@ def is_transient(exc: BaseException, extra: tuple[type[BaseException], ...] = ()
     if isinstance(exc, OSError) and exc.errno in _NET_ERRNOS:
         return True
     return any(cls.__name__ in _NET_NAMES for cls in type(exc).__mro__)
-
-
-_breakers: dict[int, Breaker] = {}
-_strong: dict[int, Any] = {}  # backends that cannot be weakly referenced, kept with their breaker
-_lock = threading.Lock()
-_STRONG_MAX = 256
-
-
-def breaker_for(backend: Any) -> Breaker:
-    """The breaker of one backend object: one per live object, dropped when the object dies."""
-    key = id(backend)
-    with _lock:
-        found = _breakers.get(key)
-        if found is not None:
-            return found
-        breaker = _breakers[key] = Breaker()
-        try:
-            weakref.finalize(backend, _breakers.pop, key, None)
-        except TypeError:  # not weak-referenceable: keep it alive with its entry, in a bounded table
-            if len(_strong) >= _STRONG_MAX:
-                for old in list(_strong)[: _STRONG_MAX // 2]:
-                    _strong.pop(old, None)
-                    _breakers.pop(old, None)
-            _strong[key] = backend
-        return breaker
-
-
-def breakers() -> int:
-    """How many breakers exist (for tests): one per live backend that has been used."""
-    return len(_breakers)

@@ -1,144 +1,24 @@
-"""Cross-process single-flight locks: a lock file per key, or a Redis lease.
+"""``RedisLock``: the Redis backend's per-key lease (memo's ``Locking`` capability).
 
-Only the in-process leader of a key takes the cross-process lock, so threads and tasks
-of one process share one lock per key. Both locks are non-blocking ``try_acquire``; the
-drivers poll with backoff (and look for the result meanwhile) up to ``lock_timeout``.
-A holder that dies frees the lock: the kernel drops its ``flock`` at once, and a Redis
-lease expires after ``lease`` seconds unless the live holder keeps extending it.
+``SET key token NX PX lease`` takes it; the holder keeps extending it (a keeper thread for
+sync holders, a task for async ones) and deletes it only if it is still its own (a Lua
+compare-and-delete). A holder that dies stops extending, so the lease expires after
+``lease`` seconds and a waiter computes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import struct
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import asyncio
-    from pathlib import Path
 
-__all__ = ["CrossLock", "FileLock", "RedisLock", "poll_delays"]
-
-
-class CrossLock(Protocol):
-    """A non-blocking cross-process lock on one key."""
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free; never waits."""
-
-    def release(self) -> None:
-        """Give the lock back (only if held)."""
-
-    async def atry_acquire(self) -> bool:
-        """Async :meth:`try_acquire`."""
-
-    async def arelease(self) -> None:
-        """Async :meth:`release`."""
-
-
-def poll_delays(first: float = 0.002, factor: float = 1.5, cap: float = 0.1) -> Any:
-    """Sleep intervals for waiters: short at first, growing to ``cap``."""
-    delay = first
-    while True:
-        yield delay
-        delay = min(delay * factor, cap)
-
-
-# Open-file-description locks (Linux): byte-range locks owned by one open file, so two
-# lockers conflict even inside one process, and the kernel drops them when the holder dies.
-_OFD = sys.platform == "linux" and struct.calcsize("P") == 8
-_FLOCK = struct.Struct("hhqqi4x")  # struct flock on 64-bit Linux: type, whence, start, len, pid
-_WRLCK, _UNLCK, _F_OFD_SETLK = 1, 2, 37
-
-
-class FileLock:
-    """A per-key exclusive lock under ``directory``, released by the kernel if the holder dies.
-
-    On 64-bit Linux every key is one byte of a single ``keys.lock`` file, locked with an
-    open-file-description lock at an offset taken from the key's 62-bit hash: no file per
-    key (the directory never grows) and no collisions in practice. Elsewhere it is a
-    ``flock`` on ``<sha256(key)>.lock``; those files stay (deleting one would race other
-    lockers).
-    """
-
-    def __init__(self, directory: str | Path, key: str) -> None:
-        self.directory = str(directory)
-        if _OFD:
-            import xxhash
-
-            self.path = os.path.join(self.directory, "keys.lock")
-            self.offset = xxhash.xxh3_64_intdigest(key.encode()) >> 2
-        else:
-            import hashlib
-
-            self.path = os.path.join(self.directory, f"{hashlib.sha256(key.encode()).hexdigest()[:40]}.lock")
-            self.offset = 0
-        self._fd: int | None = None
-
-    def _open(self) -> int:
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-        try:
-            return os.open(self.path, flags, 0o600)
-        except FileNotFoundError:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            return os.open(self.path, flags, 0o600)
-
-    def try_acquire(self) -> bool:
-        """Take the key's lock without waiting; false if another holder has it."""
-        import fcntl
-
-        fd = self._open()
-        won = False
-        try:
-            if _OFD:
-                fcntl.fcntl(fd, _F_OFD_SETLK, _FLOCK.pack(_WRLCK, os.SEEK_SET, self.offset, 1, 0))
-            else:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            self._fd = fd
-            won = True
-            _held.add(self)
-        except OSError:
-            pass
-        finally:
-            if not won:  # busy, or interrupted before the lock was recorded: closing frees it
-                self._fd = None
-                os.close(fd)
-        return won
-
-    def release(self) -> None:
-        """Unlock and close (closing alone would free it too); the lock file stays."""
-        fd, self._fd = self._fd, None
-        _held.discard(self)
-        if fd is not None:
-            import fcntl
-
-            with contextlib.suppress(OSError):
-                if _OFD:
-                    fcntl.fcntl(fd, _F_OFD_SETLK, _FLOCK.pack(_UNLCK, os.SEEK_SET, self.offset, 1, 0))
-                else:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    def forget(self) -> None:
-        """In a forked child: close the inherited descriptor without unlocking (the parent's lock stays)."""
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(fd)  # the lock lives while any descriptor of its open file does: the parent's
-
-    async def atry_acquire(self) -> bool:
-        """Non-blocking, so it runs inline."""
-        return self.try_acquire()
-
-    async def arelease(self) -> None:
-        """Inline :meth:`release`."""
-        self.release()
-
+__all__ = ["RedisLock"]
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -206,9 +86,9 @@ class _Keeper:
 _keeper = _Keeper()
 
 # Locks this process holds (taken, not yet released). A forked child inherits them but not
-# the computations behind them: it forgets them (closes its copy of a file lock's
-# descriptor, never deletes a lease), so the parent's release, or its death, frees them.
-_held: set[FileLock | RedisLock] = set()
+# the computations behind them: it forgets them (never extends or deletes a lease), so the parent's release, or its
+# death, frees them.
+_held: set[RedisLock] = set()
 
 
 def _forget_held() -> None:
