@@ -28,10 +28,9 @@ from memo._config import (
     get_default_backend,
 )
 from memo._decorator import cache
-from memo._function import CacheOptions
 from memo._hashing import hash_value, register_hasher
 from memo._registry import cached_functions
-from memo._types import AsyncCachedFunction, CachedFunction, CacheInfo, EntryInfo
+from memo._types import AsyncCachedFunction, CachedFunction, CacheInfo, CacheOptions, EntryInfo
 from memo.backends import AsyncBackend, Backend, BaseBackend, MemoryBackend
 from memo.exceptions import (
     BackendError,

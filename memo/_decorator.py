@@ -5,20 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, overload
 
-from memo import _registry
-from memo._drivers import async_call, sync_call
-from memo._function import CachedState, CacheOptions, Options, check_callable
-from memo._types import AsyncCachedFunction, CachedFunction, EntryInfo, P, R, T
-from memo._wrapper import make_wrapper
+from memo._types import AsyncCachedFunction, CachedFunction, CacheOptions, EntryInfo, P, R, T
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack from 3.11; only type checkers read it
+
+    from memo._function import Options
+
+# The call machinery (_function, _drivers, _wrapper and what they stand on) is imported by
+# the first decoration, not by `import memo`: a program that imports memo and never
+# decorates (a CLI, `python -m memo --version`) does not pay for it.
 
 __all__ = ["cache"]
 
 
 def _build(func: Callable[..., Any], opts: Options) -> Any:
     import inspect
+
+    from memo import _registry
+    from memo._drivers import async_call, sync_call
+    from memo._function import CachedState, check_callable
+    from memo._wrapper import make_wrapper
 
     if isinstance(func, (staticmethod, classmethod)):  # @memo.cache above @staticmethod/@classmethod
         return type(func)(_build(func.__func__, opts))
@@ -107,6 +114,8 @@ def cache(func: Callable[..., Any] | None = None, /, **options: Unpack[CacheOpti
     for another's computation; ``condition(result)``: store only when true; ``on_error``:
     ``"warn"``, ``"raise"`` or ``"ignore"`` on backend failure; ``secret``: HMAC key.
     """
+    from memo._function import Options
+
     opts = Options(options)
     if func is not None:
         return _build(func, opts)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
-
-if TYPE_CHECKING:
-    from datetime import timedelta
+from collections.abc import Callable
+from typing import Any
 
 from memo import _config
 from memo._flight import Flights
@@ -16,45 +13,11 @@ from memo._keymaker import KeyMaker
 from memo._keys import check_segment, function_prefix
 from memo._policy import Policy, Stats
 from memo._store import Store, store_for
-from memo._types import Entry
+from memo._types import CacheOptions, Entry
 from memo._watch import Watch
 from memo.exceptions import ConfigurationError, HashingError
 
-__all__ = ["OPTION_NAMES", "CacheOptions", "CachedState", "Options", "check_callable", "make_entry"]
-
-
-class CacheOptions(TypedDict, total=False):
-    """The options of ``@memo.cache(...)``: their one declaration (names, types, meaning).
-
-    All are checked at decoration time; each left out takes its default. Wrap
-    ``memo.cache`` with the same typing::
-
-        def my_cache(**options: Unpack[memo.CacheOptions]): return memo.cache(namespace="etl", **options)
-    """
-
-    backend: object
-    """A backend object or URL (``"memory"``, ``"file:///path"``, ``"redis://host"``); default ``None``: the
-    configured default backend, looked up per call."""
-    ttl: float | timedelta | None
-    """Seconds (or a timedelta) an entry lives; ``0``: do not store; default ``None``: the configured default."""
-    ignore: str | Collection[str]
-    """Parameter names (or closure variables) left out of the key; default none."""
-    key: Callable[..., object] | None
-    """A function with the same signature returning what to hash instead of the arguments."""
-    version: str | None
-    """Pin entries across code edits; default ``None``: a fingerprint of the code (edits start afresh)."""
-    namespace: str | None
-    """A group of functions for ``memo.clear(namespace=...)`` and ``memo.admin``; default ``"default"``."""
-    lock: bool
-    """Single flight: concurrent callers of one key wait for one computation; default ``True``."""
-    lock_timeout: float | timedelta
-    """Seconds a caller waits for another's computation before computing itself; default 60."""
-    condition: Callable[[Any], bool] | None
-    """Store a result only when ``condition(result)`` is true."""
-    on_error: Literal["warn", "raise", "ignore"] | None
-    """On a backend failure: warn (default, rate limited), raise ``BackendError``, or stay quiet."""
-    secret: bytes | str | None
-    """HMAC key signing stored records (default: ``MEMO_SECRET`` / ``memo.configure(secret=...)``)."""
+__all__ = ["OPTION_NAMES", "CachedState", "Options", "check_callable", "make_entry"]
 
 
 OPTION_NAMES = frozenset(CacheOptions.__annotations__)

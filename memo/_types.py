@@ -12,13 +12,17 @@ graph: backends, the store, the drivers and the admin API all import from here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar
+from collections.abc import Callable, Collection, Coroutine
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol, TypedDict, TypeVar
+
+if TYPE_CHECKING:
+    from datetime import timedelta
 
 __all__ = [
     "MISS",
     "AsyncCachedFunction",
     "CacheInfo",
+    "CacheOptions",
     "CachedFunction",
     "Entry",
     "EntryInfo",
@@ -147,6 +151,40 @@ def entry_from_meta(meta: dict[str, Any]) -> Entry:
         text("version"),
         size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else 0,
     )
+
+
+class CacheOptions(TypedDict, total=False):
+    """The options of ``@memo.cache(...)``: their one declaration (names, types, meaning).
+
+    All are checked at decoration time; each left out takes its default. Wrap
+    ``memo.cache`` with the same typing::
+
+        def my_cache(**options: Unpack[memo.CacheOptions]): return memo.cache(namespace="etl", **options)
+    """
+
+    backend: object
+    """A backend object or URL (``"memory"``, ``"file:///path"``, ``"redis://host"``); default ``None``: the
+    configured default backend, looked up per call."""
+    ttl: float | timedelta | None
+    """Seconds (or a timedelta) an entry lives; ``0``: do not store; default ``None``: the configured default."""
+    ignore: str | Collection[str]
+    """Parameter names (or closure variables) left out of the key; default none."""
+    key: Callable[..., object] | None
+    """A function with the same signature returning what to hash instead of the arguments."""
+    version: str | None
+    """Pin entries across code edits; default ``None``: a fingerprint of the code (edits start afresh)."""
+    namespace: str | None
+    """A group of functions for ``memo.clear(namespace=...)`` and ``memo.admin``; default ``"default"``."""
+    lock: bool
+    """Single flight: concurrent callers of one key wait for one computation; default ``True``."""
+    lock_timeout: float | timedelta
+    """Seconds a caller waits for another's computation before computing itself; default 60."""
+    condition: Callable[[Any], bool] | None
+    """Store a result only when ``condition(result)`` is true."""
+    on_error: Literal["warn", "raise", "ignore"] | None
+    """On a backend failure: warn (default, rate limited), raise ``BackendError``, or stay quiet."""
+    secret: bytes | str | None
+    """HMAC key signing stored records (default: ``MEMO_SECRET`` / ``memo.configure(secret=...)``)."""
 
 
 class CachedFunction(Protocol[P, R]):
