@@ -45,6 +45,7 @@ from memo.exceptions import (
 
 if TYPE_CHECKING:
     from memo import admin
+    from memo._widget import CacheInspector
     from memo.backends.file import FileBackend
     from memo.backends.redis import RedisBackend
 
@@ -58,6 +59,7 @@ __all__ = [
     "BackendWarning",
     "BaseBackend",
     "CacheInfo",
+    "CacheInspector",
     "CacheOptions",
     "CacheWriteWarning",
     "CachedFunction",
@@ -119,7 +121,11 @@ def load_ipython_extension(ipython: Any) -> None:
     _cellcache.load_ipython_extension(ipython)
 
 
-_LAZY = {"FileBackend": "memo.backends.file", "RedisBackend": "memo.backends.redis"}
+_LAZY = {
+    "CacheInspector": "memo._widget",  # its module imports ipywidgets only when an inspector is built
+    "FileBackend": "memo.backends.file",
+    "RedisBackend": "memo.backends.redis",
+}
 
 
 def __getattr__(name: str) -> Any:

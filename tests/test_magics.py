@@ -178,8 +178,7 @@ def test_table_renders_html_and_text() -> None:
 
 def test_cache_inspect_shows_the_inspector(ip: Any) -> None:
     """%cache_inspect returns memo's CacheInspector widget for the cell to display."""
-    widget = pytest.importorskip("memo._widget", reason="memo._widget (CacheInspector) lands with the widget branch")
-    assert isinstance(ip.run_line_magic("cache_inspect", ""), widget.CacheInspector)
+    assert isinstance(ip.run_line_magic("cache_inspect", ""), memo.CacheInspector)
 
 
 def test_magics_stand_on_admin_and_public_names() -> None:
