@@ -105,7 +105,9 @@ def cache(func: Callable[..., Any] | None = None, /, **options: Unpack[CacheOpti
     (default: a fingerprint of the code); ``namespace``: a group for ``memo.clear``;
     ``lock``: single-flight for concurrent callers; ``lock_timeout``: seconds a caller waits
     for another's computation; ``condition(result)``: store only when true; ``on_error``:
-    ``"warn"``, ``"raise"`` or ``"ignore"`` on backend failure; ``secret``: HMAC key.
+    ``"warn"``, ``"raise"`` or ``"ignore"`` on backend failure; ``secret``: HMAC key;
+    ``track_globals``: hash the globals the body reads and the same-module functions it
+    calls (default: only for notebook and ``__main__`` functions).
     """
     opts = Options(options)
     if func is not None:

@@ -55,6 +55,9 @@ class CacheOptions(TypedDict, total=False):
     """On a backend failure: warn (default, rate limited), raise ``BackendError``, or stay quiet."""
     secret: bytes | str | None
     """HMAC key signing stored records (default: ``MEMO_SECRET`` / ``memo.configure(secret=...)``)."""
+    track_globals: bool | None
+    """Whether the globals the body reads (and the code of same-module functions it calls) are part of the key;
+    default ``None``: yes for functions defined in a notebook or a script's ``__main__``, no elsewhere."""
 
 
 OPTION_NAMES = frozenset(CacheOptions.__annotations__)
@@ -103,6 +106,10 @@ class Options:
         on_error = options.get("on_error")
         self.on_error = None if on_error is None else _config.check_on_error(on_error)
         self.secret = _config.normalize_secret(options.get("secret"))
+        track = options.get("track_globals")
+        if track is not None and not isinstance(track, bool):
+            raise ConfigurationError(f"track_globals={track!r}: pass True, False or None")
+        self.track_globals: bool | None = track
 
 
 class CachedState:
@@ -115,7 +122,7 @@ class CachedState:
         check_identifiable(func, target, opts.version)
         self.name = target.name
         self.fn_prefix = function_prefix(opts.namespace, self.name)
-        watch = Watch(target, self.fn_prefix, opts.version, frozenset(opts.ignore))
+        watch = Watch(target, self.fn_prefix, opts.version, frozenset(opts.ignore), opts.track_globals)
         self.keys = KeyMaker(func, watch, opts.ignore, opts.key)
         self.keys.check_ignore(opts.ignore)
         try:

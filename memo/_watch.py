@@ -17,6 +17,7 @@ import threading
 import types
 from typing import Any
 
+from memo._globals import GlobalReads, tracks_globals
 from memo._hashing import hash_arguments
 from memo._identity import Target, target_version
 from memo._keys import version_prefix
@@ -82,17 +83,25 @@ class Watch:
         "cells",
         "code",
         "digest",
+        "globals",
         "ignore",
         "maps",
         "pinned",
         "prefix",
         "snaps",
         "target",
+        "track",
         "version",
     )
 
-    def __init__(self, target: Target, base: str, pinned: str | None, ignore: frozenset[str]) -> None:
+    def __init__(
+        self, target: Target, base: str, pinned: str | None, ignore: frozenset[str], track: bool | None = None
+    ) -> None:
         self.target = target
+        func = target.closure
+        # Globals read are inputs for notebook/__main__ functions (or any, opted in): see ``_globals``.
+        self.track = type(func) is types.FunctionType and tracks_globals(func, track)
+        self.globals: GlobalReads | None = None
         self.base = base  # "namespace:name:"
         self.pinned = pinned
         self.ignore = ignore
@@ -111,13 +120,23 @@ class Watch:
     @property
     def has_inputs(self) -> bool:
         """Whether anything besides the arguments can change a key (so every call must sync)."""
-        return bool(self.target.bound) or bool(getattr(self.target.closure, "__closure__", None))
+        return (
+            bool(self.target.bound)
+            or bool(getattr(self.target.closure, "__closure__", None))
+            or self.globals is not None
+        )
 
     def free_names(self) -> tuple[str, ...]:
         """Names of the closure variables (any of them may be named in ``ignore=``)."""
         func = self.target.closure
         code = getattr(func, "__code__", None)
         return tuple(code.co_freevars) if code is not None and getattr(func, "__closure__", None) else ()
+
+    def global_names(self) -> frozenset[str]:
+        """Names of the globals the body reads when they are inputs (any may be named in ``ignore=``)."""
+        if not self.track:
+            return frozenset()
+        return reads_of(self.target.closure.__code__).global_inputs()
 
     def bound_names(self) -> tuple[str, ...]:
         return tuple(label for label, _ in self.target.bound)
@@ -131,8 +150,10 @@ class Watch:
     def _recode(self, code: Any) -> None:
         """Take the version and the closure names read from the code now in place."""
         self.code = code
-        for cell in self.cells:
-            cell.cell_contents = code
+        reads = GlobalReads(self.target.closure, self.ignore) if self.track else None
+        self.globals = reads if reads is not None and reads.reads_any() else None
+        for cell in self.cells:  # with globals to watch, a value that never matches: every call syncs
+            cell.cell_contents = code if self.globals is None else _UNSET
         self.version = self.pinned or target_version(self.target)
         self.prefix = version_prefix(self.base, self.version)
         cells: list[tuple[str, Any]] = []
@@ -145,6 +166,8 @@ class Watch:
         self._cells = tuple(cell for _, cell in cells)
         self._getters = tuple(get for _, get in bound)
         self._labels = tuple(name for name, _ in cells) + tuple(label for label, _ in bound)
+        if self.globals is not None:
+            self._labels += ("<globals>",)
         self._snap = None
         self.digest = ""
         self.clear()
@@ -167,7 +190,7 @@ class Watch:
         """
         cells = self.target.closure.__closure__
         snap = self._snap
-        if snap is None:
+        if snap is None or self.globals is not None:  # globals are checked by ``sync`` itself
             values = [_UNSET] * len(cells)
         else:
             hashed = dict(zip(map(id, self._cells), snap))
@@ -185,8 +208,8 @@ class Watch:
             codes = tuple(o.__code__ for o in owners)
             if codes != self.code:
                 self._recode(codes)
-        cells, getters = self._cells, self._getters
-        if not cells and not getters:
+        cells, getters, reads = self._cells, self._getters, self.globals
+        if not cells and not getters and reads is None:
             return
         try:
             values = tuple(map(_CONTENTS, cells))
@@ -194,6 +217,8 @@ class Watch:
             values = tuple(map(_contents, cells))
         if getters:
             values += tuple([get() for get in getters])
+        if reads is not None:
+            values += (reads.value(),)  # the same str object while the globals read are unchanged
         snap = self._snap
         if snap is not None and all(map(operator.is_, snap, values)):
             return
