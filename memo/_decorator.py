@@ -52,6 +52,11 @@ def _build(func: Callable[..., Any], opts: Options) -> Any:
     def cache_key(*args: Any, **kwargs: Any) -> str:
         return c.keys.key(args, kwargs)
 
+    def cache_explain(*args: Any, **kwargs: Any) -> Any:
+        from memo._explain import explain  # loaded on first use: `import memo` stays light
+
+        return explain(c, args, kwargs)
+
     def cache_delete(*args: Any, **kwargs: Any) -> bool:
         return c.store().delete(c.keys.key(args, kwargs))
 
@@ -65,6 +70,7 @@ def _build(func: Callable[..., Any], opts: Options) -> Any:
 
     for attr, value in (
         ("cache_key", cache_key),
+        ("cache_explain", cache_explain),
         ("cache_delete", cache_delete),
         ("cache_clear", cache_clear),
         ("cache_info", c.stats.info),

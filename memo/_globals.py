@@ -44,6 +44,7 @@ __all__ = ["GlobalInput", "GlobalReads", "frozen_token", "tracks_globals"]
 
 _MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 _ATOMS: frozenset[type] = frozenset({int, float, str, bytes, bool, complex, type(None)})
+_BIG = frozenset({"ndarray", "DataFrame", "Series"})
 _FROZEN_MAX = 256  # remembered digests of read-only big values
 
 
@@ -132,7 +133,8 @@ def _pandas_token(obj: Any, np: Any) -> tuple[object, ...] | None:
     axes = getattr(mgr, "axes", None)
     if blocks is None or axes is None:
         return None
-    parts: list[object] = [id(mgr), type(obj).__name__, getattr(obj, "name", None)]
+    name = obj.name if type(obj).__name__ == "Series" else None  # a frame's .name would look up a column
+    parts: list[object] = [id(mgr), type(obj).__name__, name]
     for blk in blocks:
         tok = _values_token(blk.values, np)
         if tok is None:
@@ -201,7 +203,7 @@ def _stable(value: object) -> bool:
 class GlobalReads:
     """The globals one function reads (and its same-namespace callees read), and their digest, kept live."""
 
-    __slots__ = ("_funcs", "_lookups", "_snap", "_stable", "digest", "func", "ignore", "inputs")
+    __slots__ = ("_frozen", "_funcs", "_lookups", "_snap", "_stable", "digest", "func", "ignore", "inputs")
 
     def __init__(self, func: Any, ignore: frozenset[str]) -> None:
         self.func = func
@@ -210,6 +212,7 @@ class GlobalReads:
         self._funcs: list[Any] = []  # callees: their code is watched too (``%autoreload`` replaces it)
         self._snap: list[object] | None = None
         self._stable = False
+        self._frozen: list[tuple[object, tuple[object, ...]]] = []  # big read-only values and their tokens
         self.digest = ""
         self.inputs: list[GlobalInput] = []
 
@@ -225,8 +228,10 @@ class GlobalReads:
 
     def _current(self) -> list[object]:
         now: list[object] = [d.get(n, _MISSING) for d, n in self._lookups]
-        now += [f.__code__ for f in self._funcs]
-        now += [f.__defaults__ for f in self._funcs]
+        funcs = self._funcs
+        if funcs:
+            now += [f.__code__ for f in funcs]
+            now += [f.__defaults__ for f in funcs]
         return now
 
     def value(self) -> str:
@@ -235,7 +240,9 @@ class GlobalReads:
         if snap is not None and self._stable:
             now = self._current()
             if len(now) == len(snap) and all(map(operator.is_, now, snap)):
-                return self.digest
+                frozen = self._frozen
+                if not frozen or all([frozen_token(v) == token for v, token in frozen]):
+                    return self.digest
         self._rebuild()
         return self.digest
 
@@ -244,6 +251,7 @@ class GlobalReads:
         lookups: list[tuple[dict[str, Any], str]] = []
         funcs: list[Any] = []
         inputs: list[GlobalInput] = []
+        frozen: list[tuple[object, tuple[object, ...]]] = []
         stable = True
         seen = {id(root)}
         queue: list[tuple[Any, str]] = [(root, "")]
@@ -258,14 +266,16 @@ class GlobalReads:
                 if value is _MISSING:  # a builtin (or not defined yet): a later global of that name is seen
                     continue
                 label = via + name
-                item, still, callee = self._classify(label, value, g)
+                item, still, callee, token = self._classify(label, value, g)
                 inputs.append(item)
                 stable = stable and still
+                if token is not None:
+                    frozen.append((value, token))
                 if callee is not None and id(callee) not in seen:
                     seen.add(id(callee))
                     funcs.append(callee)
                     queue.append((callee, label + "."))
-        self._lookups, self._funcs, self.inputs = lookups, funcs, inputs
+        self._lookups, self._funcs, self.inputs, self._frozen = lookups, funcs, inputs, frozen
         self._snap = self._current()
         self._stable = stable
         try:
@@ -278,35 +288,57 @@ class GlobalReads:
         if digest != self.digest:
             self.digest = digest
 
-    def _classify(self, label: str, value: Any, g: dict[str, Any]) -> tuple[GlobalInput, bool, Any]:
-        """(what is hashed for ``value``, whether its identity stands for it, the callee to follow or None)."""
+    def _classify(
+        self, label: str, value: Any, g: dict[str, Any]
+    ) -> tuple[GlobalInput, bool, Any, tuple[object, ...] | None]:
+        """What is hashed for ``value``; whether its identity stands for it; the callee to follow; its frozen token.
+
+        A frozen value (big read-only data) counts as stable while its token is unchanged.
+        """
+        if type(value).__name__ in _BIG and type(value).__module__.partition(".")[0] in ("numpy", "pandas"):
+            # data: no attribute probing (a DataFrame's getattr looks up a column)
+            return self._data(label, value)
         root = self.func
         if value is root or getattr(value, "__wrapped__", None) is root:  # recursion: the function itself
-            return GlobalInput(label, "self", value, None), True, None
+            return GlobalInput(label, "self", value, None), True, None, None
         if isinstance(value, types.ModuleType):
-            return GlobalInput(label, "module", value, (value.__name__, _package_version(value.__name__))), True, None
+            return (
+                GlobalInput(label, "module", value, (value.__name__, _package_version(value.__name__))),
+                True,
+                None,
+                None,
+            )
         if isinstance(value, type):
             if value.__module__ == g.get("__name__"):
-                return GlobalInput(label, "class", value, _class_form(value)), True, None
+                return GlobalInput(label, "class", value, _class_form(value)), True, None, None
             name = f"{value.__module__}.{value.__qualname__}"
-            return GlobalInput(label, "class", value, (name, _package_version(value.__module__))), True, None
+            return GlobalInput(label, "class", value, (name, _package_version(value.__module__))), True, None, None
         watch = _cached_state(value)
         if watch is not None and hasattr(watch, "state"):  # a cached function: its name, version and inputs
-            return GlobalInput(label, "cached", value, (watch.prefix, watch.state())), False, None
+            return GlobalInput(label, "cached", value, (watch.prefix, watch.state())), False, None, None
         if type(value) is types.FunctionType:
             if value.__globals__ is g:
-                return GlobalInput(label, "callee", value, value), not value.__closure__, value
+                return GlobalInput(label, "callee", value, value), not value.__closure__, value, None
             name = f"{value.__module__}.{value.__qualname__}"
-            return GlobalInput(label, "function", value, (name, _package_version(value.__module__))), True, None
+            return GlobalInput(label, "function", value, (name, _package_version(value.__module__))), True, None, None
         wrapped = getattr(value, "__wrapped__", None)
         if type(wrapped) is types.FunctionType and wrapped.__globals__ is g:  # a same-namespace lru_cache'd helper
-            return GlobalInput(label, "callee", value, wrapped), True, wrapped
+            return GlobalInput(label, "callee", value, wrapped), True, wrapped, None
         qualname = getattr(value, "__qualname__", None)
         module = getattr(value, "__module__", None)
         if callable(value) and isinstance(qualname, str) and isinstance(module, str) and module != g.get("__name__"):
             # a C function or a library's callable object (np.sum): by name and version
-            return GlobalInput(label, "function", value, (f"{module}.{qualname}", _package_version(module))), True, None
+            return (
+                GlobalInput(label, "function", value, (f"{module}.{qualname}", _package_version(module))),
+                True,
+                None,
+                None,
+            )
+        return self._data(label, value)
+
+    def _data(self, label: str, value: Any) -> tuple[GlobalInput, bool, Any, tuple[object, ...] | None]:
+        """A data value: by content, its digest kept while a frozen token says it cannot have changed."""
         token = frozen_token(value)
         if token is not None:
-            return GlobalInput(label, "data", value, ("digest", _frozen_digest(value, token, label))), False, None
-        return GlobalInput(label, "data", value, value), _stable(value), None
+            return GlobalInput(label, "data", value, ("digest", _frozen_digest(value, token, label))), True, None, token
+        return GlobalInput(label, "data", value, value), _stable(value), None, None

@@ -13,7 +13,10 @@ graph: backends, the store, the drivers and the admin API all import from here.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from memo._explain import KeyExplanation
 
 __all__ = [
     "MISS",
@@ -163,6 +166,7 @@ class CachedFunction(Protocol[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
     def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str: ...
+    def cache_explain(self, *args: P.args, **kwargs: P.kwargs) -> KeyExplanation: ...
     def cache_delete(self, *args: P.args, **kwargs: P.kwargs) -> bool: ...
     def cache_clear(self) -> int: ...
     def cache_info(self) -> CacheInfo: ...

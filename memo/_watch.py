@@ -228,6 +228,37 @@ class Watch:
             self.clear()
         self._snap = values if all(map(self._stable, values)) else None
 
+    def explain(self) -> list[tuple[str, str, object, str]]:
+        """The hidden inputs as hashed now: (kind, name, value, digest) per closure value, bound value and global.
+
+        Kinds: ``closure``, ``bound`` (``self``, a partial's args), and per global read the
+        kinds of :class:`~memo._globals.GlobalInput` (``data``, ``callee``, ``module``...).
+        """
+        self.sync()
+        closure = set(self.free_names())
+        values = [_contents(c) for c in self._cells] + [get() for get in self._getters]
+        out: list[tuple[str, str, object, str]] = []
+        for label, value in zip(self._labels, values):
+            hashed = _EmptyCell if self._itself(value) else _input(value)
+            out.append(("closure" if label in closure else "bound", label, value, hash_arguments([(label, hashed)])))
+        if self.globals is not None:
+            for item in self.globals.inputs:
+                digest = hash_arguments([(item.label, (item.kind, item.form))])
+                out.append((item.kind, item.label, item.value, digest))
+        return out
+
+    def state_names(self) -> tuple[str, ...]:
+        """Closure variables and globals the body mutates (state, left out of the key) and those ignored."""
+        func = self.target.closure
+        code = getattr(func, "__code__", None)
+        if not isinstance(code, types.CodeType):
+            return ()
+        reads = reads_of(code)
+        names = set(reads.free_mutated & set(self.free_names()))
+        if self.track:
+            names |= reads.global_mutated & reads.global_read
+        return tuple(sorted(names))
+
     def _itself(self, value: object) -> bool:
         """Whether ``value`` is the function itself (a recursive nested function, or its cached wrapper)."""
         func = self.target.closure
