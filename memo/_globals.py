@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import operator
 import sys
+import threading
 import types
 import weakref
 from typing import Any, NamedTuple
@@ -203,7 +204,7 @@ def _stable(value: object) -> bool:
 class GlobalReads:
     """The globals one function reads (and its same-namespace callees read), and their digest, kept live."""
 
-    __slots__ = ("_frozen", "_funcs", "_lookups", "_snap", "_stable", "digest", "func", "ignore", "inputs")
+    __slots__ = ("_frozen", "_funcs", "_lock", "_lookups", "_snap", "_stable", "digest", "func", "ignore", "inputs")
 
     def __init__(self, func: Any, ignore: frozenset[str]) -> None:
         self.func = func
@@ -213,6 +214,7 @@ class GlobalReads:
         self._snap: list[object] | None = None
         self._stable = False
         self._frozen: list[tuple[object, tuple[object, ...]]] = []  # big read-only values and their tokens
+        self._lock = threading.RLock()  # rebuilds one at a time, so the digest never goes back to older values
         self.digest = ""
         self.inputs: list[GlobalInput] = []
 
@@ -236,15 +238,22 @@ class GlobalReads:
 
     def value(self) -> str:
         """The digest of everything read now: the same ``str`` object while nothing changed."""
+        if self._unchanged():
+            return self.digest
+        with self._lock:
+            if not self._unchanged():
+                self._rebuild()
+            return self.digest
+
+    def _unchanged(self) -> bool:
         snap = self._snap
-        if snap is not None and self._stable:
-            now = self._current()
-            if len(now) == len(snap) and all(map(operator.is_, now, snap)):
-                frozen = self._frozen
-                if not frozen or all([frozen_token(v) == token for v, token in frozen]):
-                    return self.digest
-        self._rebuild()
-        return self.digest
+        if snap is None or not self._stable:
+            return False
+        now = self._current()
+        if len(now) != len(snap) or not all(map(operator.is_, now, snap)):
+            return False
+        frozen = self._frozen
+        return not frozen or all([frozen_token(v) == token for v, token in frozen])
 
     def _rebuild(self) -> None:
         root = self.func
@@ -255,14 +264,22 @@ class GlobalReads:
         stable = True
         seen = {id(root)}
         queue: list[tuple[Any, str]] = [(root, "")]
+        read: list[object] = []  # the snapshot: what was read *here*, so a rebind meanwhile is seen next call
+        codes: list[object] = []
+        defaults: list[object] = []
         while queue:
             fn, via = queue.pop(0)
             g = fn.__globals__
-            for name in sorted(reads_of(fn.__code__).global_inputs()):
+            code = fn.__code__
+            if via:
+                codes.append(code)
+                defaults.append(fn.__defaults__)
+            for name in sorted(reads_of(code).global_inputs()):
                 if not via and name in self.ignore:
                     continue
                 lookups.append((g, name))
                 value = g.get(name, _MISSING)
+                read.append(value)
                 if value is _MISSING:  # a builtin (or not defined yet): a later global of that name is seen
                     continue
                 label = via + name
@@ -275,9 +292,6 @@ class GlobalReads:
                     seen.add(id(callee))
                     funcs.append(callee)
                     queue.append((callee, label + "."))
-        self._lookups, self._funcs, self.inputs, self._frozen = lookups, funcs, inputs, frozen
-        self._snap = self._current()
-        self._stable = stable
         try:
             digest = hash_arguments([(i.label, (i.kind, i.form)) for i in inputs])
         except HashingError as exc:
@@ -285,8 +299,13 @@ class GlobalReads:
             for i in inputs:
                 text = text.replace(f"argument {i.label!r}", f"global variable {i.label!r}", 1)
             raise HashingError(text) from None
+        # Published digest first and snapshot last: a concurrent caller that matches the new
+        # snapshot always reads the new digest (one that matches the old one re-checks).
         if digest != self.digest:
             self.digest = digest
+        self._lookups, self._funcs, self.inputs, self._frozen = lookups, funcs, inputs, frozen
+        self._stable = stable
+        self._snap = read + codes + defaults
 
     def _classify(
         self, label: str, value: Any, g: dict[str, Any]

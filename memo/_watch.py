@@ -78,6 +78,7 @@ class Watch:
         "_cells",
         "_getters",
         "_labels",
+        "_lock",
         "_snap",
         "base",
         "cells",
@@ -115,6 +116,7 @@ class Watch:
         self._getters: tuple[Any, ...] = ()  # bound inputs: __self__, a partial's args and keywords
         self._labels: tuple[str, ...] = ()
         self._snap: tuple[object, ...] | None = None
+        self._lock = threading.RLock()  # re-entrant: cached functions reading each other hash one another
         self._recode(self._codes())
 
     @property
@@ -208,9 +210,26 @@ class Watch:
             codes = tuple(o.__code__ for o in owners)
             if codes != self.code:
                 self._recode(codes)
-        cells, getters, reads = self._cells, self._getters, self.globals
-        if not cells and not getters and reads is None:
+        if not self._cells and not self._getters and self.globals is None:
             return
+        values = self._values()
+        snap = self._snap
+        if snap is not None and all(map(operator.is_, snap, values)):
+            return
+        with self._lock:  # one publisher at a time, of values read under the lock: the digest never goes back
+            values = self._values()
+            snap = self._snap
+            if snap is not None and all(map(operator.is_, snap, values)):
+                return
+            digest = self._hash(values)
+            if digest != self.digest:
+                self.digest = digest
+                self.clear()
+            self._snap = values if all(map(self._stable, values)) else None
+
+    def _values(self) -> tuple[object, ...]:
+        """What the hidden inputs hold now: closure values read, bound values, the globals' digest."""
+        cells, getters, reads = self._cells, self._getters, self.globals
         try:
             values = tuple(map(_CONTENTS, cells))
         except ValueError:  # a cell not filled (yet)
@@ -219,14 +238,7 @@ class Watch:
             values += tuple([get() for get in getters])
         if reads is not None:
             values += (reads.value(),)  # the same str object while the globals read are unchanged
-        snap = self._snap
-        if snap is not None and all(map(operator.is_, snap, values)):
-            return
-        digest = self._hash(values)
-        if digest != self.digest:
-            self.digest = digest
-            self.clear()
-        self._snap = values if all(map(self._stable, values)) else None
+        return values
 
     def explain(self) -> list[tuple[str, str, object, str]]:
         """The hidden inputs as hashed now: (kind, name, value, digest) per closure value, bound value and global.

@@ -256,3 +256,42 @@ def test_frozen_token_refuses_what_can_change() -> None:
     df.columns = ["x", "y"]
     assert frozen_token(df) != token
     assert frozen_token([1, 2]) is None
+
+
+def test_code_replaced_to_read_globals_starts_watching() -> None:
+    """A function first reading no globals, whose __code__ is replaced by code reading one, then follows it."""
+    ns = _nb()
+    run(ns, "SCALE = 2\n@memo.cache(backend=B)\ndef r(x):\n    calls.append(x)\n    return x\n")
+    r = ns["r"]
+    assert r(3) == 3
+    run(ns, "def _new(x):\n    calls.append(x)\n    return x * SCALE\n")
+    r.__wrapped__.__code__ = ns["_new"].__code__  # what %autoreload does
+    assert r(3) == 6
+    assert r(3) == 6
+    ns["SCALE"] = 5
+    assert r(3) == 15
+    assert len(ns["calls"]) == 3
+
+
+def test_concurrent_callers_see_a_rebind() -> None:
+    """Threads calling while a global is rebound end up on the new value's key (no stale digest kept)."""
+    ns = _nb()
+    run(ns, "SCALE = 1\n@memo.cache(backend=B)\ndef t(x):\n    return x * SCALE\n")
+    t = ns["t"]
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            t(2)
+
+    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        for scale in range(2, 60):
+            ns["SCALE"] = scale
+            assert t(2) == 2 * scale
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
