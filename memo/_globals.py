@@ -41,10 +41,11 @@ from memo._identity import code_fingerprint
 from memo._reads import reads_of
 from memo.exceptions import HashingError
 
-__all__ = ["GlobalInput", "GlobalReads", "frozen_token", "tracks_globals"]
+__all__ = ["GlobalInput", "GlobalReads", "class_form", "frozen_token", "tracks_globals"]
 
 _MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 _ATOMS: frozenset[type] = frozenset({int, float, str, bytes, bool, complex, type(None)})
+_NOT_CODE = frozenset({"__doc__", "__firstlineno__", "__static_attributes__", "__module__", "__qualname__"})
 _BIG = frozenset({"ndarray", "DataFrame", "Series"})
 _FROZEN_MAX = 256  # remembered digests of read-only big values
 
@@ -76,10 +77,12 @@ def _package_version(module: str | None) -> object:
     return version if isinstance(version, str) else None
 
 
-def _class_form(cls: type) -> tuple[object, ...]:
+def class_form(cls: type) -> tuple[object, ...]:
     """A same-namespace class: its name, bases and the code of its methods (an edited class is a new version)."""
     parts: list[object] = []
     for name, attr in sorted(vars(cls).items()):
+        if name in _NOT_CODE:
+            continue
         target = attr.__func__ if isinstance(attr, (staticmethod, classmethod)) else attr
         if isinstance(target, property):
             parts.append((name, tuple(code_fingerprint(f) for f in (target.fget, target.fset, target.fdel))))
@@ -329,7 +332,7 @@ class GlobalReads:
             )
         if isinstance(value, type):
             if value.__module__ == g.get("__name__"):
-                return GlobalInput(label, "class", value, _class_form(value)), True, None, None
+                return GlobalInput(label, "class", value, class_form(value)), True, None, None
             name = f"{value.__module__}.{value.__qualname__}"
             return GlobalInput(label, "class", value, (name, _package_version(value.__module__))), True, None, None
         watch = _cached_state(value)

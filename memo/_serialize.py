@@ -124,9 +124,9 @@ def record_parts(entry: Entry, secret: bytes | None = None, key: str | None = No
     if _plain(entry.value):
         main = pickle.dumps(entry.value, protocol=5)
     else:
-        import cloudpickle  # imported on first store of a non-plain value, not at `import memo`
+        from memo._notebook import dumps  # cloudpickle, loaded on first store of a non-plain value
 
-        main = cloudpickle.dumps(entry.value, protocol=5, buffer_callback=buffers.append)
+        main = dumps(entry.value, buffers.append)  # notebook classes come back as the live class
     raws = [b.raw() for b in buffers]
     lengths = [len(main), *(r.nbytes for r in raws)]
     entry.size = sum(lengths)

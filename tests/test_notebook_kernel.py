@@ -202,3 +202,19 @@ def test_two_notebooks_share_a_file_cache_without_mixing(tmp_path: Path) -> None
             book.run(book.cell(f"DATA = {data!r}\nCACHE = {str(tmp_path / 'shared')!r}\n" + BODY))
             results.append(book.ask("[load(), load.cache_info().misses]"))
     assert results == [["alphaalpha", 1], ["betabeta", 1]]
+
+
+POINT = "class Point:\n    def __init__(self, x):\n        self.x = x\n"
+POINT += "    def norm(self):\n        return abs(self.x) * {k}\n"
+MAKE = "import memo\nB = memo.FileBackend({cache!r})\n@memo.cache(backend=B)\ndef make(x):\n    return Point(x)\n"
+
+
+def test_notebook_class_results_are_live_class_instances_in_a_new_kernel(tmp_path: Path) -> None:
+    """A cached Point comes back in a new kernel as an instance of the live Point; an edited Point recomputes."""
+    seen = []
+    for k in (1, 1, 7):
+        with ExitStack() as stack:
+            book = Notebook(tmp_path, stack)
+            book.run(book.cell(POINT.format(k=k) + MAKE.format(cache=str(tmp_path / "shared"))))
+            seen.append(book.ask("[isinstance(make(-3), Point), make(-3).norm(), make.cache_info().misses]"))
+    assert seen == [[True, 3, 1], [True, 3, 0], [True, 21, 1]]
