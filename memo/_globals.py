@@ -29,6 +29,7 @@ and all of them are immutable, the digest is reused as is.
 
 from __future__ import annotations
 
+import builtins
 import operator
 import sys
 import threading
@@ -228,8 +229,8 @@ class GlobalReads:
     def reads_any(self) -> bool:
         """Whether the body reads a global that is bound now, or may be later (not only builtins)."""
         g = self.func.__globals__
-        builtins = vars(__builtins__) if isinstance(__builtins__, types.ModuleType) else __builtins__
-        return any(n in g or n not in builtins for n in self.names() - self.ignore)
+        names = vars(builtins)
+        return any(n in g or n not in names for n in self.names() - self.ignore)
 
     def _current(self) -> list[object]:
         now: list[object] = [d.get(n, _MISSING) for d, n in self._lookups]
