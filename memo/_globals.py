@@ -30,11 +30,11 @@ and all of them are immutable, the digest is reused as is.
 from __future__ import annotations
 
 import builtins
-import operator
 import sys
 import threading
 import types
 import weakref
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from memo._hashing import hash_arguments, hash_value
@@ -208,7 +208,19 @@ def _stable(value: object) -> bool:
 class GlobalReads:
     """The globals one function reads (and its same-namespace callees read), and their digest, kept live."""
 
-    __slots__ = ("_frozen", "_funcs", "_lock", "_lookups", "_snap", "_stable", "digest", "func", "ignore", "inputs")
+    __slots__ = (
+        "_check",
+        "_frozen",
+        "_funcs",
+        "_lock",
+        "_lookups",
+        "_snap",
+        "_stable",
+        "digest",
+        "func",
+        "ignore",
+        "inputs",
+    )
 
     def __init__(self, func: Any, ignore: frozenset[str]) -> None:
         self.func = func
@@ -216,6 +228,7 @@ class GlobalReads:
         self._lookups: list[tuple[dict[str, Any], str]] = []
         self._funcs: list[Any] = []  # callees: their code is watched too (``%autoreload`` replaces it)
         self._snap: list[object] | None = None
+        self._check: Callable[[], bool] | None = None  # compiled snapshot test, while every value is stable
         self._stable = False
         self._frozen: list[tuple[object, tuple[object, ...]]] = []  # big read-only values and their tokens
         self._lock = threading.RLock()  # rebuilds one at a time, so the digest never goes back to older values
@@ -250,11 +263,8 @@ class GlobalReads:
             return self.digest
 
     def _unchanged(self) -> bool:
-        snap = self._snap
-        if snap is None or not self._stable:
-            return False
-        now = self._current()
-        if len(now) != len(snap) or not all(map(operator.is_, now, snap)):
+        check = self._check
+        if check is None or not check():
             return False
         frozen = self._frozen
         return not frozen or all([frozen_token(v) == token for v, token in frozen])
@@ -309,7 +319,8 @@ class GlobalReads:
             self.digest = digest
         self._lookups, self._funcs, self.inputs, self._frozen = lookups, funcs, inputs, frozen
         self._stable = stable
-        self._snap = read + codes + defaults
+        self._snap = snap = read + codes + defaults
+        self._check = _checker(lookups, funcs, snap) if stable else None
 
     def _classify(
         self, label: str, value: Any, g: dict[str, Any]
@@ -365,3 +376,24 @@ class GlobalReads:
         if token is not None:
             return GlobalInput(label, "data", value, ("digest", _frozen_digest(value, token, label))), True, None, token
         return GlobalInput(label, "data", value, value), _stable(value), None, None
+
+
+def _checker(lookups: list[tuple[dict[str, Any], str]], funcs: list[Any], snap: list[object]) -> Callable[[], bool]:
+    """A compiled test that every watched name is bound to its snapshot object and no callee's code changed.
+
+    One ``dict.get`` and one ``is`` per name, with no loop or list: the whole per-call check
+    of a notebook function whose globals are all immutable.
+    """
+    env: dict[str, Any] = {"_M": _MISSING}
+    terms: list[str] = []
+    for i, ((d, name), value) in enumerate(zip(lookups, snap)):
+        env[f"d{i}"], env[f"s{i}"] = d, value
+        terms.append(f"d{i}.get({name!r}, _M) is s{i}")
+    n, m = len(lookups), len(funcs)
+    for j, f in enumerate(funcs):
+        env[f"f{j}"], env[f"c{j}"], env[f"e{j}"] = f, snap[n + j], snap[n + m + j]
+        terms.append(f"f{j}.__code__ is c{j} and f{j}.__defaults__ is e{j}")
+    source = "def check():\n    return " + (" and ".join(terms) or "True") + "\n"
+    exec(compile(source, "<memo globals check>", "exec"), env)
+    check: Callable[[], bool] = env["check"]
+    return check

@@ -210,8 +210,13 @@ class Watch:
             codes = tuple(o.__code__ for o in owners)
             if codes != self.code:
                 self._recode(codes)
-        if not self._cells and not self._getters and self.globals is None:
-            return
+        reads = self.globals
+        if not self._cells and not self._getters:
+            if reads is None:
+                return
+            snap = self._snap  # only globals: one digest, the same str object while they are unchanged
+            if snap is not None and snap[0] is reads.value():
+                return
         values = self._values()
         snap = self._snap
         if snap is not None and all(map(operator.is_, snap, values)):
