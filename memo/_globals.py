@@ -220,10 +220,13 @@ class GlobalReads:
         "func",
         "ignore",
         "inputs",
+        "roots",
     )
 
-    def __init__(self, func: Any, ignore: frozenset[str]) -> None:
+    def __init__(self, func: Any, ignore: frozenset[str], also: tuple[Any, ...] = ()) -> None:
         self.func = func
+        # ``also``: the functions down a decorator's ``__wrapped__`` chain, whose globals are the body's too
+        self.roots: tuple[Any, ...] = (func, *(f for f in also if f is not func))
         self.ignore = ignore
         self._lookups: list[tuple[dict[str, Any], str]] = []
         self._funcs: list[Any] = []  # callees: their code is watched too (``%autoreload`` replaces it)
@@ -237,13 +240,16 @@ class GlobalReads:
 
     def names(self) -> frozenset[str]:
         """The global names the function's own body reads and never mutates (any may be named in ``ignore=``)."""
-        return reads_of(self.func.__code__).global_inputs()
+        return frozenset().union(*(reads_of(r.__code__).global_inputs() for r in self.roots))
 
     def reads_any(self) -> bool:
         """Whether the body reads a global that is bound now, or may be later (not only builtins)."""
-        g = self.func.__globals__
-        names = vars(builtins)
-        return any(n in g or n not in names for n in self.names() - self.ignore)
+        known = vars(builtins)
+        return any(
+            n in r.__globals__ or n not in known
+            for r in self.roots
+            for n in reads_of(r.__code__).global_inputs() - self.ignore
+        )
 
     def _current(self) -> list[object]:
         now: list[object] = [d.get(n, _MISSING) for d, n in self._lookups]
@@ -270,14 +276,14 @@ class GlobalReads:
         return not frozen or all([frozen_token(v) == token for v, token in frozen])
 
     def _rebuild(self) -> None:
-        root = self.func
         lookups: list[tuple[dict[str, Any], str]] = []
         funcs: list[Any] = []
         inputs: list[GlobalInput] = []
         frozen: list[tuple[object, tuple[object, ...]]] = []
         stable = True
-        seen = {id(root)}
-        queue: list[tuple[Any, str]] = [(root, "")]
+        seen = {id(r) for r in self.roots}
+        queue: list[tuple[Any, str]] = [(r, "") for r in self.roots]
+        named: set[tuple[int, str]] = set()  # (globals, name) read by the roots: each once
         read: list[object] = []  # the snapshot: what was read *here*, so a rebind meanwhile is seen next call
         codes: list[object] = []
         defaults: list[object] = []
@@ -289,8 +295,10 @@ class GlobalReads:
                 codes.append(code)
                 defaults.append(fn.__defaults__)
             for name in sorted(reads_of(code).global_inputs()):
-                if not via and name in self.ignore:
-                    continue
+                if not via:
+                    if name in self.ignore or (id(g), name) in named:
+                        continue
+                    named.add((id(g), name))
                 lookups.append((g, name))
                 value = g.get(name, _MISSING)
                 read.append(value)
@@ -332,8 +340,9 @@ class GlobalReads:
         if type(value).__name__ in _BIG and type(value).__module__.partition(".")[0] in ("numpy", "pandas"):
             # data: no attribute probing (a DataFrame's getattr looks up a column)
             return self._data(label, value)
-        root = self.func
-        if value is root or getattr(value, "__wrapped__", None) is root:  # recursion: the function itself
+        roots = self.roots
+        wrapped = getattr(value, "__wrapped__", None)
+        if any(value is r or wrapped is r for r in roots):  # recursion: the function itself
             return GlobalInput(label, "self", value, None), True, None, None
         if isinstance(value, types.ModuleType):
             return (

@@ -138,7 +138,8 @@ class Watch:
         """Names of the globals the body reads when they are inputs (any may be named in ``ignore=``)."""
         if not self.track:
             return frozenset()
-        return reads_of(self.target.closure.__code__).global_inputs()
+        owners = (self.target.closure, *(o for o in self.target.owners if type(o) is types.FunctionType))
+        return frozenset().union(*(reads_of(o.__code__).global_inputs() for o in owners))
 
     def bound_names(self) -> tuple[str, ...]:
         return tuple(label for label, _ in self.target.bound)
@@ -152,7 +153,8 @@ class Watch:
     def _recode(self, code: Any) -> None:
         """Take the version and the closure names read from the code now in place."""
         self.code = code
-        reads = GlobalReads(self.target.closure, self.ignore) if self.track else None
+        also = tuple(o for o in self.target.owners if type(o) is types.FunctionType)
+        reads = GlobalReads(self.target.closure, self.ignore, also) if self.track else None
         self.globals = reads if reads is not None and reads.reads_any() else None
         for cell in self.cells:  # with globals to watch, a value that never matches: every call syncs
             cell.cell_contents = code if self.globals is None else _UNSET

@@ -295,3 +295,31 @@ def test_concurrent_callers_see_a_rebind() -> None:
         stop.set()
         for w in workers:
             w.join()
+
+
+def test_decorated_notebook_function_tracks_the_wrapped_body() -> None:
+    """Under a notebook decorator (functools.wraps), the globals the wrapped body reads are inputs too."""
+    ns = _nb()
+    run(
+        ns,
+        """
+        import functools
+        SCALE = 2
+        def logged(fn):
+            @functools.wraps(fn)
+            def inner(*a, **k):
+                return fn(*a, **k)
+            return inner
+        @memo.cache(backend=B)
+        @logged
+        def w(x):
+            calls.append(x)
+            return x * SCALE
+        """,
+    )
+    assert ns["w"](2) == 4
+    assert ns["w"](2) == 4
+    ns["SCALE"] = 3
+    assert ns["w"](2) == 6
+    assert len(ns["calls"]) == 2
+    assert ("data", "SCALE") in [(p.kind, p.name) for p in ns["w"].cache_explain(2).parts]
