@@ -323,3 +323,53 @@ def test_decorated_notebook_function_tracks_the_wrapped_body() -> None:
     assert ns["w"](2) == 6
     assert len(ns["calls"]) == 2
     assert ("data", "SCALE") in [(p.kind, p.name) for p in ns["w"].cache_explain(2).parts]
+
+
+async def test_async_notebook_function_follows_globals() -> None:
+    """An async notebook function recomputes when a global it reads is rebound."""
+    ns = _nb()
+    run(ns, "SCALE = 2\n@memo.cache(backend=B)\nasync def a(x):\n    calls.append(x)\n    return x * SCALE\n")
+    assert await ns["a"](2) == 4
+    assert await ns["a"](2) == 4
+    ns["SCALE"] = 4
+    assert await ns["a"](2) == 8
+    assert len(ns["calls"]) == 2
+
+
+def test_global_dataframe_changed_in_place_recomputes() -> None:
+    """A writable global DataFrame edited in place (df.loc[...] = v) recomputes; a read-only one keeps its digest."""
+    ns = _nb()
+    ns["DF"] = pd.DataFrame({"a": [1.0, 2.0]})
+    run(ns, '@memo.cache(backend=B)\ndef total():\n    calls.append(1)\n    return float(DF["a"].sum())\n')
+    assert ns["total"]() == 3.0
+    ns["DF"].loc[0, "a"] = 10.0
+    assert ns["total"]() == 12.0
+    data = np.array([[1.0], [5.0]])
+    data.flags.writeable = False
+    ns["DF"] = pd.DataFrame(data, columns=["a"], copy=False)
+    assert ns["total"]() == 6.0
+    assert ns["total"]() == 6.0
+    assert len(ns["calls"]) == 3
+
+
+def test_read_only_global_is_hashed_once_while_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hits on a function reading a read-only global array do not hash its content again."""
+    import memo._globals as g
+
+    hashed: list[int] = []
+    real = g.hash_arguments
+
+    def counting(items: Any) -> str:
+        items = list(items)
+        hashed.extend(1 for _, v in items if isinstance(v, np.ndarray))
+        return real(items)
+
+    monkeypatch.setattr(g, "hash_arguments", counting)
+    ns = _nb()
+    data = np.arange(1000.0)
+    data.flags.writeable = False
+    ns["DATA"] = data
+    run(ns, "@memo.cache(backend=B)\ndef m():\n    return float(DATA.mean())\n")
+    for _ in range(5):
+        assert ns["m"]() == 499.5
+    assert hashed == [1]
