@@ -45,6 +45,7 @@ from memo.exceptions import (
 
 if TYPE_CHECKING:
     from memo import admin
+    from memo._explanation import KeyExplanation, KeyPart
     from memo._widget import CacheInspector
     from memo.backends.file import FileBackend
     from memo.backends.redis import RedisBackend
@@ -67,6 +68,8 @@ __all__ = [
     "EntryInfo",
     "FileBackend",
     "HashingError",
+    "KeyExplanation",
+    "KeyPart",
     "MemoError",
     "MemoWarning",
     "MemoryBackend",
@@ -124,6 +127,8 @@ def load_ipython_extension(ipython: Any) -> None:
 _LAZY = {
     "CacheInspector": "memo._widget",  # its module imports ipywidgets only when an inspector is built
     "FileBackend": "memo.backends.file",
+    "KeyExplanation": "memo._explanation",
+    "KeyPart": "memo._explanation",
     "RedisBackend": "memo.backends.redis",
 }
 

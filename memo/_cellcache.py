@@ -34,7 +34,7 @@ from IPython.core import magic_arguments as _magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 
-from memo import _config
+from memo import _config, _notebook  # noqa: F401  # _notebook: cell values keep notebook classes live
 from memo._cellnames import CellNames, analyse
 from memo._hashing import hash_value
 from memo._keys import check_segment, function_prefix, safe_name, version_prefix

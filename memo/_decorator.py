@@ -59,6 +59,11 @@ def _build(func: Callable[..., Any], opts: Options) -> Any:
     def cache_key(*args: Any, **kwargs: Any) -> str:
         return c.keys.key(args, kwargs)
 
+    def cache_explain(*args: Any, **kwargs: Any) -> Any:
+        from memo._explain import explain  # loaded on first use: `import memo` stays light
+
+        return explain(c, args, kwargs)
+
     def cache_delete(*args: Any, **kwargs: Any) -> bool:
         return c.store().delete(c.keys.key(args, kwargs))
 
@@ -72,6 +77,7 @@ def _build(func: Callable[..., Any], opts: Options) -> Any:
 
     for attr, value in (
         ("cache_key", cache_key),
+        ("cache_explain", cache_explain),
         ("cache_delete", cache_delete),
         ("cache_clear", cache_clear),
         ("cache_info", c.stats.info),
@@ -112,7 +118,9 @@ def cache(func: Callable[..., Any] | None = None, /, **options: Unpack[CacheOpti
     (default: a fingerprint of the code); ``namespace``: a group for ``memo.clear``;
     ``lock``: single-flight for concurrent callers; ``lock_timeout``: seconds a caller waits
     for another's computation; ``condition(result)``: store only when true; ``on_error``:
-    ``"warn"``, ``"raise"`` or ``"ignore"`` on backend failure; ``secret``: HMAC key.
+    ``"warn"``, ``"raise"`` or ``"ignore"`` on backend failure; ``secret``: HMAC key;
+    ``track_globals``: hash the globals the body reads and the same-module functions it
+    calls (default: only for notebook and ``__main__`` functions).
     """
     from memo._function import Options
 

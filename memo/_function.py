@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from memo import _config
+from memo import _config, _notebook  # noqa: F401  # _notebook: records keep notebook classes live
 from memo._flight import Flights
 from memo._identity import check_identifiable, resolve
 from memo._keymaker import KeyMaker
@@ -66,6 +66,10 @@ class Options:
         on_error = options.get("on_error")
         self.on_error = None if on_error is None else _config.check_on_error(on_error)
         self.secret = _config.normalize_secret(options.get("secret"))
+        track = options.get("track_globals")
+        if track is not None and not isinstance(track, bool):
+            raise ConfigurationError(f"track_globals={track!r}: pass True, False or None")
+        self.track_globals: bool | None = track
 
 
 class CachedState:
@@ -78,7 +82,7 @@ class CachedState:
         check_identifiable(func, target, opts.version)
         self.name = target.name
         self.fn_prefix = function_prefix(opts.namespace, self.name)
-        watch = Watch(target, self.fn_prefix, opts.version, frozenset(opts.ignore))
+        watch = Watch(target, self.fn_prefix, opts.version, frozenset(opts.ignore), opts.track_globals)
         self.keys = KeyMaker(func, watch, opts.ignore, opts.key)
         self.keys.check_ignore(opts.ignore)
         try:

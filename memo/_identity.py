@@ -20,7 +20,16 @@ import xxhash
 from memo._keys import safe_name
 from memo.exceptions import ConfigurationError
 
-__all__ = ["Target", "check_identifiable", "code_fingerprint", "function_identity", "resolve", "target_version"]
+__all__ = [
+    "Target",
+    "check_identifiable",
+    "code_fingerprint",
+    "function_identity",
+    "notebook_module",
+    "notebook_path",
+    "resolve",
+    "target_version",
+]
 
 _fingerprints: dict[tuple[types.CodeType, str | None], str] = {}
 
@@ -67,22 +76,47 @@ def code_fingerprint(func: Any) -> str:
     return found
 
 
-def _notebook_name() -> str | None:
-    """The running notebook's name, when the kernel can tell (JupyterLab, VS Code)."""
+def notebook_path(namespace: dict[str, Any] | None = None) -> str | None:
+    """The running notebook's path, where the front end exposes it to the kernel, else None.
+
+    Looked up in the notebook's own namespace first (VS Code's ``__vsc_ipynb_file__``;
+    ``__session__``, which ipykernel copies from ``JPY_SESSION_NAME``), then in the
+    environment (``JPY_SESSION_NAME``: JupyterLab, Notebook 7, or set by hand for a
+    papermill/nbclient run, which start kernels without telling them the path).
+    """
     main = sys.modules.get("__main__")
-    vsc = getattr(main, "__vsc_ipynb_file__", None)
-    path = vsc or os.environ.get("JPY_SESSION_NAME")
-    if not path:
-        return None
-    name = os.path.splitext(os.path.basename(str(path)))[0]
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name) or None
+    for source in (namespace or {}, vars(main) if main is not None else {}):
+        for name in ("__vsc_ipynb_file__", "__session__"):
+            path = source.get(name)
+            if isinstance(path, str) and path:
+                return path
+    if "IPython" in sys.modules:  # only a kernel's environment names its notebook
+        path = os.environ.get("JPY_SESSION_NAME")
+        if path:
+            return path
+    return None
+
+
+def notebook_module(path: str) -> str:
+    """The module part of a notebook function's name: the notebook's stem and a digest of its path.
+
+    ``/home/ann/a/sales.ipynb`` -> ``sales-3f0c9a1e``: readable, and two notebooks with one
+    stem in two folders never share entries. A valid key segment (no ``:``).
+    """
+    norm = os.path.normpath(path) if os.path.isabs(path) else path.replace("\\", "/")
+    stem = os.path.splitext(os.path.basename(norm))[0]
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem) or "notebook"
+    return f"{stem}-{xxhash.xxh3_64_hexdigest(norm.encode())[:8]}"
 
 
 def function_identity(func: Any) -> str:
-    """``module.qualname`` of a function; ``__main__`` becomes the notebook's name."""
+    """``module.qualname`` of a function; ``__main__`` becomes the notebook's stem and path digest."""
     module = getattr(func, "__module__", None) or "__unknown__"
-    if module == "__main__" and "IPython" in sys.modules:
-        module = _notebook_name() or module
+    if module == "__main__":
+        namespace = getattr(func, "__globals__", None)
+        path = notebook_path(namespace if isinstance(namespace, dict) else None)
+        if path:
+            module = notebook_module(path)
     qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", "<anonymous>")
     return safe_name(f"{module}.{qualname}")
 

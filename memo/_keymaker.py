@@ -108,7 +108,8 @@ class KeyMaker:
         params = self._sig.parameters
         free = self.watch.free_names()
         bound = tuple(n for n in self.watch.bound_names() if not n.startswith("<"))
-        unknown = [n for n in ignore if n not in params and n not in free and n not in bound]
+        read = self.watch.global_names()
+        unknown = [n for n in ignore if n not in params and n not in free and n not in bound and n not in read]
         if unknown:
             name = self.watch.target.name
             raise ConfigurationError(

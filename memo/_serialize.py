@@ -24,7 +24,7 @@ from __future__ import annotations
 import pickle
 import struct
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from math import isfinite as _isfinite
 from typing import Any, NamedTuple
 
@@ -39,6 +39,7 @@ __all__ = [
     "dumps_record",
     "loads_record",
     "meta_json",
+    "use_pickler",
     "read_meta",
     "record_parts",
 ]
@@ -112,6 +113,25 @@ def _plain(value: Any) -> bool:
     return False
 
 
+Pickler = Callable[[object, Callable[[pickle.PickleBuffer], Any]], bytes]
+pickler: Pickler | None = None
+"""What pickles non-plain values: set by ``memo._notebook`` (cloudpickle, with notebook classes
+coming back as the live class), plain cloudpickle until then. The records layer does not know
+notebooks; the layer that does plugs its pickler in here."""
+
+
+def use_pickler(dumps: Pickler) -> None:
+    """Pickle non-plain values with ``dumps(value, buffer_callback) -> bytes`` from now on."""
+    global pickler
+    pickler = dumps
+
+
+def _cloudpickle_dumps(value: object, buffer_callback: Callable[[pickle.PickleBuffer], Any]) -> bytes:
+    import cloudpickle  # imported on first store of a non-plain value, not at `import memo`
+
+    return cloudpickle.dumps(value, protocol=5, buffer_callback=buffer_callback)  # type: ignore[no-any-return]
+
+
 def record_parts(entry: Entry, secret: bytes | None = None, key: str | None = None) -> list[bytes | memoryview]:
     """An entry's record as a list of buffers to write one after the other (no joined copy).
 
@@ -124,9 +144,7 @@ def record_parts(entry: Entry, secret: bytes | None = None, key: str | None = No
     if _plain(entry.value):
         main = pickle.dumps(entry.value, protocol=5)
     else:
-        import cloudpickle  # imported on first store of a non-plain value, not at `import memo`
-
-        main = cloudpickle.dumps(entry.value, protocol=5, buffer_callback=buffers.append)
+        main = (pickler or _cloudpickle_dumps)(entry.value, buffers.append)
     raws = [b.raw() for b in buffers]
     lengths = [len(main), *(r.nbytes for r in raws)]
     entry.size = sum(lengths)

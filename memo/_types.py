@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol,
 if TYPE_CHECKING:
     from datetime import timedelta
 
+    from memo._explanation import KeyExplanation
+
 __all__ = [
     "MISS",
     "AsyncCachedFunction",
@@ -185,6 +187,9 @@ class CacheOptions(TypedDict, total=False):
     """On a backend failure: warn (default, rate limited), raise ``BackendError``, or stay quiet."""
     secret: bytes | str | None
     """HMAC key signing stored records (default: ``MEMO_SECRET`` / ``memo.configure(secret=...)``)."""
+    track_globals: bool | None
+    """Whether the globals the body reads (and the code of same-module functions it calls) are part of the key;
+    default ``None``: yes for functions defined in a notebook or a script's ``__main__``, no elsewhere."""
 
 
 class CachedFunction(Protocol[P, R]):
@@ -203,6 +208,7 @@ class CachedFunction(Protocol[P, R]):
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
     def cache_key(self, *args: P.args, **kwargs: P.kwargs) -> str: ...
+    def cache_explain(self, *args: P.args, **kwargs: P.kwargs) -> KeyExplanation: ...
     def cache_delete(self, *args: P.args, **kwargs: P.kwargs) -> bool: ...
     def cache_clear(self) -> int: ...
     def cache_info(self) -> CacheInfo: ...

@@ -17,6 +17,7 @@ import threading
 import types
 from typing import Any
 
+from memo._globals import GlobalReads, tracks_globals
 from memo._hashing import hash_arguments
 from memo._identity import Target, target_version
 from memo._keys import version_prefix
@@ -77,22 +78,31 @@ class Watch:
         "_cells",
         "_getters",
         "_labels",
+        "_lock",
         "_snap",
         "base",
         "cells",
         "code",
         "digest",
+        "globals",
         "ignore",
         "maps",
         "pinned",
         "prefix",
         "snaps",
         "target",
+        "track",
         "version",
     )
 
-    def __init__(self, target: Target, base: str, pinned: str | None, ignore: frozenset[str]) -> None:
+    def __init__(
+        self, target: Target, base: str, pinned: str | None, ignore: frozenset[str], track: bool | None = None
+    ) -> None:
         self.target = target
+        func = target.closure
+        # Globals read are inputs for notebook/__main__ functions (or any, opted in): see ``_globals``.
+        self.track = type(func) is types.FunctionType and tracks_globals(func, track)
+        self.globals: GlobalReads | None = None
         self.base = base  # "namespace:name:"
         self.pinned = pinned
         self.ignore = ignore
@@ -106,18 +116,30 @@ class Watch:
         self._getters: tuple[Any, ...] = ()  # bound inputs: __self__, a partial's args and keywords
         self._labels: tuple[str, ...] = ()
         self._snap: tuple[object, ...] | None = None
+        self._lock = threading.RLock()  # re-entrant: cached functions reading each other hash one another
         self._recode(self._codes())
 
     @property
     def has_inputs(self) -> bool:
         """Whether anything besides the arguments can change a key (so every call must sync)."""
-        return bool(self.target.bound) or bool(getattr(self.target.closure, "__closure__", None))
+        return (
+            bool(self.target.bound)
+            or bool(getattr(self.target.closure, "__closure__", None))
+            or self.globals is not None
+        )
 
     def free_names(self) -> tuple[str, ...]:
         """Names of the closure variables (any of them may be named in ``ignore=``)."""
         func = self.target.closure
         code = getattr(func, "__code__", None)
         return tuple(code.co_freevars) if code is not None and getattr(func, "__closure__", None) else ()
+
+    def global_names(self) -> frozenset[str]:
+        """Names of the globals the body reads when they are inputs (any may be named in ``ignore=``)."""
+        if not self.track:
+            return frozenset()
+        owners = (self.target.closure, *(o for o in self.target.owners if type(o) is types.FunctionType))
+        return frozenset().union(*(reads_of(o.__code__).global_inputs() for o in owners))
 
     def bound_names(self) -> tuple[str, ...]:
         return tuple(label for label, _ in self.target.bound)
@@ -131,8 +153,11 @@ class Watch:
     def _recode(self, code: Any) -> None:
         """Take the version and the closure names read from the code now in place."""
         self.code = code
-        for cell in self.cells:
-            cell.cell_contents = code
+        also = tuple(o for o in self.target.owners if type(o) is types.FunctionType)
+        reads = GlobalReads(self.target.closure, self.ignore, also) if self.track else None
+        self.globals = reads if reads is not None and reads.reads_any() else None
+        for cell in self.cells:  # with globals to watch, a value that never matches: every call syncs
+            cell.cell_contents = code if self.globals is None else _UNSET
         self.version = self.pinned or target_version(self.target)
         self.prefix = version_prefix(self.base, self.version)
         cells: list[tuple[str, Any]] = []
@@ -145,6 +170,8 @@ class Watch:
         self._cells = tuple(cell for _, cell in cells)
         self._getters = tuple(get for _, get in bound)
         self._labels = tuple(name for name, _ in cells) + tuple(label for label, _ in bound)
+        if self.globals is not None:
+            self._labels += ("<globals>",)
         self._snap = None
         self.digest = ""
         self.clear()
@@ -167,7 +194,7 @@ class Watch:
         """
         cells = self.target.closure.__closure__
         snap = self._snap
-        if snap is None:
+        if snap is None or self.globals is not None:  # globals are checked by ``sync`` itself
             values = [_UNSET] * len(cells)
         else:
             hashed = dict(zip(map(id, self._cells), snap))
@@ -185,23 +212,71 @@ class Watch:
             codes = tuple(o.__code__ for o in owners)
             if codes != self.code:
                 self._recode(codes)
-        cells, getters = self._cells, self._getters
-        if not cells and not getters:
+        reads = self.globals
+        if not self._cells and not self._getters:
+            if reads is None:
+                return
+            snap = self._snap  # only globals: one digest, the same str object while they are unchanged
+            if snap is not None and snap[0] is reads.value():
+                return
+        values = self._values()
+        snap = self._snap
+        if snap is not None and all(map(operator.is_, snap, values)):
             return
+        with self._lock:  # one publisher at a time, of values read under the lock: the digest never goes back
+            values = self._values()
+            snap = self._snap
+            if snap is not None and all(map(operator.is_, snap, values)):
+                return
+            digest = self._hash(values)
+            if digest != self.digest:
+                self.digest = digest
+                self.clear()
+            self._snap = values if all(map(self._stable, values)) else None
+
+    def _values(self) -> tuple[object, ...]:
+        """What the hidden inputs hold now: closure values read, bound values, the globals' digest."""
+        cells, getters, reads = self._cells, self._getters, self.globals
         try:
             values = tuple(map(_CONTENTS, cells))
         except ValueError:  # a cell not filled (yet)
             values = tuple(map(_contents, cells))
         if getters:
             values += tuple([get() for get in getters])
-        snap = self._snap
-        if snap is not None and all(map(operator.is_, snap, values)):
-            return
-        digest = self._hash(values)
-        if digest != self.digest:
-            self.digest = digest
-            self.clear()
-        self._snap = values if all(map(self._stable, values)) else None
+        if reads is not None:
+            values += (reads.value(),)  # the same str object while the globals read are unchanged
+        return values
+
+    def explain(self) -> list[tuple[str, str, object, str]]:
+        """The hidden inputs as hashed now: (kind, name, value, digest) per closure value, bound value and global.
+
+        Kinds: ``closure``, ``bound`` (``self``, a partial's args), and per global read the
+        kinds of :class:`~memo._globals.GlobalInput` (``data``, ``callee``, ``module``...).
+        """
+        self.sync()
+        closure = set(self.free_names())
+        values = [_contents(c) for c in self._cells] + [get() for get in self._getters]
+        out: list[tuple[str, str, object, str]] = []
+        for label, value in zip(self._labels, values):
+            hashed = _EmptyCell if self._itself(value) else _input(value)
+            out.append(("closure" if label in closure else "bound", label, value, hash_arguments([(label, hashed)])))
+        if self.globals is not None:
+            for item in self.globals.inputs:
+                digest = hash_arguments([(item.label, (item.kind, item.form))])
+                out.append((item.kind, item.label, item.value, digest))
+        return out
+
+    def state_names(self) -> tuple[str, ...]:
+        """Closure variables and globals the body mutates (state, left out of the key) and those ignored."""
+        func = self.target.closure
+        code = getattr(func, "__code__", None)
+        if not isinstance(code, types.CodeType):
+            return ()
+        reads = reads_of(code)
+        names = set(reads.free_mutated & set(self.free_names()))
+        if self.track:
+            names |= reads.global_mutated & reads.global_read
+        return tuple(sorted(names))
 
     def _itself(self, value: object) -> bool:
         """Whether ``value`` is the function itself (a recursive nested function, or its cached wrapper)."""

@@ -23,7 +23,9 @@ def test_notebook_name_replaces_main(monkeypatch: pytest.MonkeyPatch) -> None:
     """In a Jupyter kernel (JPY_SESSION_NAME set), a __main__ function is named after the notebook."""
     monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
     monkeypatch.setenv("JPY_SESSION_NAME", "/home/ann/work/Sales Analysis.ipynb")
-    assert function_identity(_main_function()) == "Sales_Analysis.load"
+    name = function_identity(_main_function())
+    assert name.startswith("Sales_Analysis-")
+    assert name.endswith(".load")
 
 
 def test_vscode_notebook_name(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -31,7 +33,9 @@ def test_vscode_notebook_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "IPython", types.ModuleType("IPython"))
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     monkeypatch.setattr(sys.modules["__main__"], "__vsc_ipynb_file__", "/x/etl.ipynb", raising=False)
-    assert function_identity(_main_function()) == "etl.load"
+    name = function_identity(_main_function())
+    assert name.startswith("etl-")
+    assert name.endswith(".load")
 
 
 def test_plain_script_keeps_main(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -67,6 +67,9 @@ def test_cache_info_without_names_lists_every_function(ip: Any) -> None:
 def test_cache_info_verbose_shows_cache_explain(ip: Any) -> None:
     """%cache_info -v f adds f.cache_explain() when the function has it, and says so when not."""
     double = _define(ip)
+    (shared,) = ip.run_line_magic("cache_info", "-v double").notes
+    assert shared.startswith("__main__.double:\n__main__.double  version ")  # what every call's key shares
+    del double.cache_explain
     assert "no key explanation" in "\n".join(ip.run_line_magic("cache_info", "-v double").notes)
     double.cache_explain = lambda: "x: 1 -> d2b566c9"
     (note,) = ip.run_line_magic("cache_info", "-v double").notes
