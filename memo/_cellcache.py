@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +36,8 @@ from IPython.core.magic import Magics, cell_magic, magics_class
 from memo import _config, _notebook  # noqa: F401  # _notebook: cell values keep notebook classes live
 from memo._cellnames import CellNames, analyse
 from memo._hashing import hash_value
-from memo._keys import check_segment, function_prefix, safe_name, version_prefix
+from memo._identity import notebook_module, notebook_path
+from memo._keys import check_segment, function_prefix, version_prefix
 from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, record_parts
 from memo._summary import short_repr
 from memo.exceptions import HashingError, MemoError
@@ -93,20 +93,19 @@ def load_ipython_extension(ipython: Any) -> None:
 # -- keys ---------------------------------------------------------------------------------
 
 
-def cell_function() -> str:
-    """The key's function part for this notebook: its path when the front end tells, else ``__main__.cells``.
+def cell_function(user_ns: dict[str, Any] | None = None) -> str:
+    """The key's function part for this notebook's cells: ``<notebook>.cells``, else ``__main__.cells``.
 
-    JupyterLab and Notebook 7 set ``JPY_SESSION_NAME``; VS Code sets ``__vsc_ipynb_file__``.
-    The path (not the stem) is used, so two notebooks of one name never share cells.
-    Example::
+    ``<notebook>`` is what a notebook-defined function's module is named
+    (``memo._identity``: the notebook's stem and a digest of its path, found from VS Code's
+    ``__vsc_ipynb_file__``, ipykernel's ``__session__`` or ``JPY_SESSION_NAME``), so two
+    notebooks of one name in two folders never share cells. Example::
 
         >>> cell_function()
-        '__main__.cells'
+        'sales-3f0c9a1e.cells'
     """
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__vsc_ipynb_file__", None) or os.environ.get("JPY_SESSION_NAME")
-    name = safe_name(str(path)) if path else ""
-    return name if "." in name else f"{name or '__main__'}.cells"
+    path = notebook_path(user_ns)
+    return f"{notebook_module(path)}.cells" if path else "__main__.cells"
 
 
 class _Plan(NamedTuple):
@@ -162,7 +161,7 @@ def _plan(source: str, user_ns: dict[str, Any], hidden: dict[str, Any], wanted: 
             raise HashingError(f"input {name!r}: {exc}") from None
         pending.extend(_notebook_reads(user_ns, name))
     digest = hash_value((_FORMAT, version, sorted(inputs.items())))
-    function = check_segment("function", cell_function())
+    function = check_segment("function", cell_function(user_ns))
     return _Plan(version_prefix(function_prefix(NAMESPACE, function), version) + digest, version, inputs, names)
 
 

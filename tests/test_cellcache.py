@@ -369,17 +369,19 @@ def test_failing_backend_runs_the_cell(ip: Any, runs: Path, capsys: pytest.Captu
 
 
 def test_cells_are_keyed_by_notebook_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The cells' function is the notebook's path (not its stem), so same-named notebooks never share."""
+    """The cells' function names the notebook by stem and path digest, so same-named notebooks never share."""
     from memo._cellcache import cell_function
+    from memo._keys import check_segment
 
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    assert cell_function() == "__main__.cells"
-    monkeypatch.setenv("JPY_SESSION_NAME", "/work/a/sales.ipynb")
-    first = cell_function()
-    monkeypatch.setenv("JPY_SESSION_NAME", "/work/b/sales.ipynb")
-    assert (first, cell_function()) == ("/work/a/sales.ipynb", "/work/b/sales.ipynb")
-    monkeypatch.setenv("JPY_SESSION_NAME", "C:/nb/x.ipynb")
-    assert cell_function() == "C_/nb/x.ipynb"  # a key part never holds ':'
+    assert cell_function({}) == "__main__.cells"
+    first = cell_function({"__session__": "/work/a/sales.ipynb"})
+    second = cell_function({"__session__": "/work/b/sales.ipynb"})
+    assert first.startswith("sales-")
+    assert second.startswith("sales-")
+    assert first.endswith(".cells")
+    assert first != second
+    assert check_segment("function", cell_function({"__vsc_ipynb_file__": "C:/nb/x.ipynb"})).startswith("x-")
 
 
 def test_comprehension_variables_are_not_notebook_names(ip: Any, runs: Path) -> None:
