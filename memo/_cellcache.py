@@ -26,10 +26,8 @@ import ast
 import builtins
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
-from IPython.core import magic_arguments as _magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
 
@@ -38,6 +36,7 @@ from memo._cellnames import CellNames, analyse
 from memo._hashing import hash_value
 from memo._identity import notebook_module, notebook_path
 from memo._keys import check_segment, function_prefix, version_prefix
+from memo._magicargs import arg, magic, parse
 from memo._serialize import Entry, RecordError, UnverifiableRecord, loads_record, record_parts
 from memo._summary import short_repr
 from memo.exceptions import HashingError, MemoError
@@ -49,34 +48,6 @@ _FORMAT = "memo-cell-1"  # in every key and payload: a new layout never reads an
 _RESULT = "_memo_cell_result_"  # where the cell's last expression is put while it runs
 _WIDGET_MIME = "application/vnd.jupyter.widget-view+json"  # a live widget cannot be replayed
 _ABSENT = "<absent>"
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-_MagicArgs: Any = _magic_arguments  # IPython's argparse decorators are untyped: used through Any
-
-
-def _arg(*names: str, **options: Any) -> Callable[[Any], Any]:
-    """One ``magic_arguments.argument`` (an argparse option of a magic)."""
-    return _MagicArgs.argument(*names, **options)  # type: ignore[no-any-return]
-
-
-def _magic(kind: Callable[..., Any], *arguments: Callable[[Any], Any]) -> Callable[[_F], _F]:
-    """``@magic_arguments() @argument(...)... @line_magic`` as one typed decorator (help comes from the docstring)."""
-
-    def decorate(func: _F) -> _F:
-        wrapped: Any = kind(func)
-        if arguments:
-            for add in reversed(arguments):  # listed top to bottom, applied bottom-up like stacked decorators
-                wrapped = add(wrapped)
-            wrapped = _MagicArgs.magic_arguments()(wrapped)
-        return wrapped  # type: ignore[no-any-return]
-
-    return decorate
-
-
-def _parse(magic: Any, line: str) -> Any:
-    """The parsed arguments of a magic's line (a bad line is IPython's UsageError with the usage)."""
-    return _MagicArgs.parse_argstring(magic, line)
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -348,14 +319,14 @@ class CellMagics(Magics):
         model = fit(load(PATH))
     """
 
-    @_magic(
+    @magic(
         cell_magic,
-        _arg("names", nargs="*", help="variables to keep (default: every name the cell assigns)"),
-        _arg("--backend", default=None, metavar="URL", help="backend URL (default: the configured backend)"),
-        _arg(
+        arg("names", nargs="*", help="variables to keep (default: every name the cell assigns)"),
+        arg("--backend", default=None, metavar="URL", help="backend URL (default: the configured backend)"),
+        arg(
             "--ttl", type=float, default=None, metavar="S", help="seconds the result is kept (default: configured ttl)"
         ),
-        _arg("-f", "--force", action="store_true", help="run the cell and store its result even if cached"),
+        arg("-f", "--force", action="store_true", help="run the cell and store its result even if cached"),
     )
     def cache(self, line: str, cell: str) -> Any:
         """Restore the cell's variables and output when its code and inputs are unchanged, else run it.
@@ -365,7 +336,7 @@ class CellMagics(Magics):
             %%cache --ttl 600 df
             df = expensive_load(PATH)
         """
-        args = _parse(self.cache, line)
+        args = parse(self.cache, line)
         return _cell(self.shell, args, cell)
 
 

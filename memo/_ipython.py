@@ -24,42 +24,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
-from IPython.core import magic_arguments as _magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 import memo
 from memo import _registry, admin
+from memo._magicargs import arg, magic, parse
 
 __all__ = ["MemoMagics", "Table", "load_ipython_extension"]
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-_MagicArgs: Any = _magic_arguments  # IPython's argparse decorators are untyped: used through Any
-
-
-def _arg(*names: str, **options: Any) -> Callable[[Any], Any]:
-    """One ``magic_arguments.argument`` (an argparse option of a magic)."""
-    return _MagicArgs.argument(*names, **options)  # type: ignore[no-any-return]
-
-
-def _magic(kind: Callable[..., Any], *arguments: Callable[[Any], Any]) -> Callable[[_F], _F]:
-    """``@magic_arguments() @argument(...)... @line_magic`` as one typed decorator (help comes from the docstring)."""
-
-    def decorate(func: _F) -> _F:
-        wrapped: Any = kind(func)
-        if arguments:
-            for add in reversed(arguments):  # listed top to bottom, applied bottom-up like stacked decorators
-                wrapped = add(wrapped)
-            wrapped = _MagicArgs.magic_arguments()(wrapped)
-        return wrapped  # type: ignore[no-any-return]
-
-    return decorate
-
-
-def _parse(magic: Any, line: str) -> Any:
-    """The parsed arguments of a magic's line (a bad line is IPython's UsageError with the usage)."""
-    return _MagicArgs.parse_argstring(magic, line)
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -293,11 +265,11 @@ class MemoMagics(Magics):
         shell: Any = self.shell
         return shell.user_ns  # type: ignore[no-any-return]
 
-    @_magic(
+    @magic(
         line_magic,
-        _arg("names", nargs="*", help="cached functions (name, module.qualname); default: all"),
-        _arg("-v", "--verbose", action="store_true", help="also show what each key is made of"),
-        _arg("-b", "--backend", default=None, metavar="URL", help="backend URL to read (default: the backends in use)"),
+        arg("names", nargs="*", help="cached functions (name, module.qualname); default: all"),
+        arg("-v", "--verbose", action="store_true", help="also show what each key is made of"),
+        arg("-b", "--backend", default=None, metavar="URL", help="backend URL to read (default: the backends in use)"),
     )
     def cache_info(self, line: str) -> Table:
         """Per cached function: hits, misses, entries, bytes and time saved (this process).
@@ -307,13 +279,13 @@ class MemoMagics(Magics):
             %cache_info              # every function with entries, and every live one
             %cache_info -v load      # with load.cache_explain() where available
         """
-        args = _parse(self.cache_info, line)
+        args = parse(self.cache_info, line)
         return _guard("cache_info", lambda: _info(self._user_ns(), args.names, args.backend, args.verbose))
 
-    @_magic(
+    @magic(
         line_magic,
-        _arg("name", nargs="?", default=None, help="a cached function; default: every function"),
-        _arg("-b", "--backend", default=None, metavar="URL", help="backend URL to read (default: the backends in use)"),
+        arg("name", nargs="?", default=None, help="a cached function; default: every function"),
+        arg("-b", "--backend", default=None, metavar="URL", help="backend URL to read (default: the backends in use)"),
     )
     def cache_list(self, line: str) -> Table:
         """The stored entries: function, arguments, size, age, expiry and compute time.
@@ -322,17 +294,15 @@ class MemoMagics(Magics):
 
             %cache_list load
         """
-        args = _parse(self.cache_list, line)
+        args = parse(self.cache_list, line)
         return _guard("cache_list", lambda: _list(self._user_ns(), args.name, args.backend))
 
-    @_magic(
+    @magic(
         line_magic,
-        _arg("names", nargs="*", help="cached functions to clear (all their versions)"),
-        _arg("--all", action="store_true", help="clear every memo entry on the backends in use"),
-        _arg("--namespace", default=None, metavar="NS", help="clear one namespace (with names: only there)"),
-        _arg(
-            "-b", "--backend", default=None, metavar="URL", help="backend URL to clear (default: the backends in use)"
-        ),
+        arg("names", nargs="*", help="cached functions to clear (all their versions)"),
+        arg("--all", action="store_true", help="clear every memo entry on the backends in use"),
+        arg("--namespace", default=None, metavar="NS", help="clear one namespace (with names: only there)"),
+        arg("-b", "--backend", default=None, metavar="URL", help="backend URL to clear (default: the backends in use)"),
     )
     def cache_clear(self, line: str) -> None:
         """Delete cached entries and say how many went.
@@ -343,11 +313,11 @@ class MemoMagics(Magics):
             %cache_clear --namespace etl
             %cache_clear --all
         """
-        args = _parse(self.cache_clear, line)
+        args = parse(self.cache_clear, line)
         for message in _guard("cache_clear", lambda: _clear(self._user_ns(), args)):
             print(message)
 
-    @_magic(line_magic)
+    @magic(line_magic)
     def cache_inspect(self, line: str) -> Any:
         """Show the cache inspector widget (functions, entries, delete and clear buttons).
 

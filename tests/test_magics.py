@@ -185,7 +185,7 @@ def test_cache_inspect_shows_the_inspector(ip: Any) -> None:
 
 
 def test_magics_stand_on_admin_and_public_names() -> None:
-    """memo/_ipython.py imports nothing of memo but its public names, memo.admin and memo._registry."""
+    """memo/_ipython.py imports nothing of memo but its public names, admin, the registry, the widget and _magicargs."""
     import ast
 
     import memo._ipython
@@ -198,7 +198,7 @@ def test_magics_stand_on_admin_and_public_names() -> None:
         elif isinstance(node, ast.Import):
             used |= {a.name for a in node.names}
     ours = {m for m in used if m == "memo" or m.startswith("memo.")}
-    assert ours <= {"memo", "memo.admin", "memo._registry", "memo._widget"}, ours
+    assert ours <= {"memo", "memo.admin", "memo._registry", "memo._widget", "memo._magicargs"}, ours
 
 
 def test_sizes_and_durations_read_for_people() -> None:
