@@ -249,7 +249,14 @@ def test_frozen_token_refuses_what_can_change() -> None:
     df = pd.DataFrame({"a": np.arange(3.0), "b": np.arange(3)})
     assert frozen_token(df) is None
     for block in df._mgr.blocks:
-        block.values.flags.writeable = False
+        array = block.values
+        while isinstance(array, np.ndarray):  # read-only down to the memory's owner (pandas versions differ)
+            array.flags.writeable = False
+            array = array.base
+    for axis in df.axes:  # and its labels (older pandas keep a column Index's values writable)
+        labels = getattr(axis, "_data", None)
+        if isinstance(labels, np.ndarray):
+            labels.flags.writeable = False
     token = frozen_token(df)
     assert token is not None
     assert frozen_token(df) == token
