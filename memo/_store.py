@@ -371,8 +371,19 @@ _lock = threading.Lock()
 _STRONG_MAX = 256
 
 
+_dead: list[tuple[int, weakref.ref[Any]]] = []  # backends gone since the table was last tidied
+
+
 def _forget(key: int, ref: weakref.ref[Any]) -> None:
-    with _lock:
+    """A backend died: note it for the next tidy. No lock here: this weak-reference callback can
+    run inside a garbage collection on the very thread that holds ``_lock``."""
+    _dead.append((key, ref))  # list.append is atomic
+
+
+def _tidy() -> None:
+    """Drop the states of the backends that died (the caller holds ``_lock``)."""
+    while _dead:
+        key, ref = _dead.pop()
         found = _owned.get(key)
         if found is not None and found.target is ref:
             del _owned[key]
@@ -386,6 +397,7 @@ def state_for(backend: Any) -> BackendState:
         return found.state
     state = BackendState(backend)  # outside the lock: isinstance checks may run a backend's properties
     with _lock:
+        _tidy()
         found = _owned.get(key)
         if found is not None and found.target() is backend:
             return found.state
@@ -416,7 +428,9 @@ class _Strong:
 
 def tracked() -> int:
     """How many backends have a state now (for tests): one per live backend that has been used."""
-    return len(_owned)
+    with _lock:
+        _tidy()
+        return len(_owned)
 
 
 def store_for(backend: Any, secret: bytes | None) -> Store:

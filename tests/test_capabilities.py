@@ -368,3 +368,28 @@ def test_unweakable_backend_keeps_one_state_while_in_use() -> None:
 
     assert f(1) == f(1) == 1
     assert f.cache_info().hits == 1
+
+
+def test_a_backend_collected_while_the_state_table_is_locked_does_not_deadlock() -> None:
+    """A backend dying while its thread holds the state table's lock (a collection run there) does not deadlock."""
+    import gc
+    import threading
+
+    from memo import _store
+
+    def die_under_the_lock() -> None:
+        backend = _Dict()
+        _store.state_for(backend)
+        with _store._lock:  # what a garbage collection inside state_for's locked block amounts to
+            del backend  # its weak reference's callback runs now, in this thread
+
+    worker = threading.Thread(target=die_under_the_lock, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "the weakref callback waited for the lock its own thread held"
+    gc.collect()
+    before = _store.tracked()
+    backend = _Dict()
+    _store.state_for(backend)
+    del backend
+    assert _store.tracked() <= before  # dead backends' states are still dropped
