@@ -95,7 +95,7 @@ class _Parts:
 
 
 _maps = {"live": 0, "max": 0}  # copy-on-write mappings alive (before 3.13 each holds a descriptor)
-_maps_lock = threading.Lock()
+_maps_lock = threading.RLock()  # re-entrant: a mapping's finalizer can run (GC) on a thread inside _map
 
 
 def _unmapped() -> None:
