@@ -46,6 +46,7 @@ class _State:
         self.enabled: bool = os.environ.get("MEMO_DISABLE", "").strip().lower() not in ("1", "true", "yes", "on")
         # The default backend when memo made it from a URL (configure or MEMO_BACKEND): (spec, backend).
         # Only such a backend is reused for the same URL and closed when replaced.
+        self.verbose: bool = False  # configure(verbose=...): functions without their own verbose= print a line per call
         self.made: tuple[tuple[str, str | None], Any] | None = None
 
 
@@ -212,6 +213,7 @@ def configure(
     ttl: Any = _UNSET,
     on_error: Any = _UNSET,
     secret: Any = _UNSET,
+    verbose: Any = _UNSET,
 ) -> None:
     """Set process-wide defaults; functions decorated earlier pick them up on their next call.
 
@@ -221,6 +223,7 @@ def configure(
     replaces it (a backend object you passed in is never closed). Example::
 
         memo.configure(backend="file", ttl=3600)   # or backend=memo.FileBackend("~/.cache/x")
+        memo.configure(verbose=True)   # one line per call: memo: load(path='a.csv') hit, saved 2.31 s
     """
     with state.lock:
         if backend is not _UNSET:
@@ -231,6 +234,13 @@ def configure(
             state.on_error = check_on_error(on_error)
         if secret is not _UNSET:
             state.secret = normalize_secret(secret)
+        if verbose is not _UNSET:
+            if not isinstance(verbose, bool):
+                raise ConfigurationError(f"verbose={verbose!r}: pass True or False")
+            state.verbose = verbose
+            function = sys.modules.get("memo._function")
+            if verbose and function is not None:  # hits served inline cannot print: send them through _enter
+                function.drop_inline_hits()
 
 
 def current_secret() -> bytes | None:

@@ -120,7 +120,8 @@ def cache(func: Callable[..., Any] | None = None, /, **options: Unpack[CacheOpti
     for another's computation; ``condition(result)``: store only when true; ``on_error``:
     ``"warn"``, ``"raise"`` or ``"ignore"`` on backend failure; ``secret``: HMAC key;
     ``track_globals``: hash the globals the body reads and the same-module functions it
-    calls (default: only for notebook and ``__main__`` functions).
+    calls (default: only for notebook and ``__main__`` functions); ``verbose``: print one
+    short line per call (hit/miss/refreshed and the seconds; default: ``memo.configure(verbose=...)``).
     """
     from memo._function import Options
 

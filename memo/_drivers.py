@@ -77,6 +77,8 @@ def sync_flow(
     entry = MISS if refresh or looked else store.load(key, c.policy)
     if entry is not MISS:
         c.stats.hit(entry.duration)
+        if c.loud():
+            c.say("hit, saved", entry.duration, args, kwargs, bound)
         return entry.value
     lead = c.opts.lock and not refresh and not reentrant(key)  # a re-entrant call computes at once
     flight, leader = c.flights.join(key) if lead else (None, True)
@@ -92,6 +94,8 @@ def sync_flow(
             flight, leader = None, True  # waited long enough, or not a shareable result: compute alone
             break
         c.stats.hit(duration)
+        if c.loud():
+            c.say("hit, saved", duration, args, kwargs, bound)
         return value
     xlock = token = None
     try:
@@ -101,6 +105,8 @@ def sync_flow(
         if entry is not MISS:
             Flights.settle(flight, (entry.value, entry.duration))  # type: ignore[arg-type]
             c.stats.hit(entry.duration)
+            if c.loud():
+                c.say("hit, saved", entry.duration, args, kwargs, bound)
             return entry.value
         c.stats.add(misses=1)
         token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once
@@ -113,6 +119,8 @@ def sync_flow(
         new = c.entry(value, duration, args, kwargs, bound) if keep else None
         if new is not None and store.save(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
+        if c.loud():
+            c.say("refreshed, computed in" if refresh else "miss, computed in", duration, args, kwargs, bound)
         return value
     except BaseException as exc:
         if flight is not None:
@@ -143,6 +151,8 @@ async def async_call(
     entry = MISS if refresh or looked else await store.aload(key, c.policy)
     if entry is not MISS:
         c.stats.hit(entry.duration)
+        if c.loud():
+            c.say("hit, saved", entry.duration, args, kwargs, bound)
         return entry.value
     lead = c.opts.lock and not refresh and not reentrant(key)  # a re-entrant call computes at once
     flight, leader = c.flights.join(key) if lead else (None, True)
@@ -158,6 +168,8 @@ async def async_call(
             flight, leader = None, True  # waited long enough, or not a shareable result: compute alone
             break
         c.stats.hit(duration)
+        if c.loud():
+            c.say("hit, saved", duration, args, kwargs, bound)
         return value
     xlock = token = None
     try:
@@ -167,6 +179,8 @@ async def async_call(
         if entry is not MISS:
             Flights.settle(flight, (entry.value, entry.duration))  # type: ignore[arg-type]
             c.stats.hit(entry.duration)
+            if c.loud():
+                c.say("hit, saved", entry.duration, args, kwargs, bound)
             return entry.value
         c.stats.add(misses=1)
         token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once
@@ -179,6 +193,8 @@ async def async_call(
         new = c.entry(value, duration, args, kwargs, bound) if keep else None
         if new is not None and await store.asave(key, new, c.ttl(), c.policy, xlock):
             c.stats.add(stores=1)
+        if c.loud():
+            c.say("refreshed, computed in" if refresh else "miss, computed in", duration, args, kwargs, bound)
         return value
     except BaseException as exc:
         if flight is not None:

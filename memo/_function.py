@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -70,6 +72,22 @@ class Options:
         if track is not None and not isinstance(track, bool):
             raise ConfigurationError(f"track_globals={track!r}: pass True, False or None")
         self.track_globals: bool | None = track
+        verbose = options.get("verbose")
+        if verbose is not None and not isinstance(verbose, bool):
+            raise ConfigurationError(f"verbose={verbose!r}: pass True, False or None")
+        self.verbose: bool | None = verbose
+
+
+# Every live function's state, so ``configure(verbose=True)`` can empty their slot maps:
+# a verbose call is never served by the wrapper's inline hit (which cannot print), and
+# that keeps the inline path free of any verbose check for everyone else.
+states: weakref.WeakSet[CachedState] = weakref.WeakSet()
+
+
+def drop_inline_hits() -> None:
+    """Empty every function's slot map: their next hits go through ``_enter``, which prints when verbose."""
+    for c in list(states):
+        c.slots.clear()
 
 
 class CachedState:
@@ -101,6 +119,20 @@ class CachedState:
         self.slots: dict[tuple[Any, ...], Any] = {}
         self.slots_owner: Any = None
         watch.maps += (self.fast, self.slots)  # emptied when the code or a hidden input changes
+        states.add(self)
+
+    def loud(self) -> bool:
+        """Whether calls print a line (``verbose=``, else ``memo.configure(verbose=...)``)."""
+        verbose = self.opts.verbose
+        return _config.state.verbose if verbose is None else verbose
+
+    def say(
+        self, what: str, seconds: float, args: tuple[Any, ...], kwargs: dict[str, Any], bound: dict[str, Any] | None
+    ) -> None:
+        """Print the verbose line of one call, e.g. ``memo: load(path='a.csv') hit, saved 2.31 s``."""
+        name = getattr(self.func, "__name__", None) or self.name
+        shown = self.keys.describe(args, kwargs, bound)  # short: big arguments summarised, never repr-ed whole
+        print(f"memo: {name}({shown}) {what} {seconds:.2f} s", file=sys.stdout, flush=True)
 
     @property
     def version(self) -> str:

@@ -190,6 +190,9 @@ class CacheOptions(TypedDict, total=False):
     track_globals: bool | None
     """Whether the globals the body reads (and the code of same-module functions it calls) are part of the key;
     default ``None``: yes for functions defined in a notebook or a script's ``__main__``, no elsewhere."""
+    verbose: bool | None
+    """Print one short line per call to ``sys.stdout`` (``memo: load(path='a.csv') hit, saved 2.31 s``);
+    default ``None``: the process default, ``memo.configure(verbose=...)`` (off unless set)."""
 
 
 class CachedFunction(Protocol[P, R]):

@@ -141,6 +141,9 @@ def _enter(
         return key, store, None, bound, True
     took: float = entry.duration
     c.stats.hit(took)
+    if c.loud():  # printed here, and no slot kept: the inline hit cannot print
+        c.say("hit, saved", took, args, kwargs, bound)
+        return key, store, entry, bound, False
     slot = store.slot(key)
     if remembered and slot is not None and slot.item is entry:
         backend = store.backend  # the slot's owner: the template serves it only while this is the call's backend
