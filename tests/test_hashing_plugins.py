@@ -166,7 +166,7 @@ def test_plain_values_install_nothing() -> None:
         "print(sorted(m for m in ('numpy', 'pandas', 'memo.hashers.numpy', 'memo.hashers.pandas') if m in sys.modules),"
         " sorted(e._pending))"
     )
-    assert _run(code) == "[] ['numpy', 'pandas']"
+    assert _run(code) == "[] ['numpy', 'pandas', 'pyarrow']"
 
 
 def test_a_numpy_value_installs_only_the_numpy_plugin() -> None:
@@ -177,7 +177,7 @@ def test_a_numpy_value_installs_only_the_numpy_plugin() -> None:
         "print(sorted(m for m in ('pandas', 'memo.hashers.numpy', 'memo.hashers.pandas') if m in sys.modules),"
         " sorted(e._pending))"
     )
-    assert _run(code) == "['memo.hashers.numpy'] ['pandas']"
+    assert _run(code) == "['memo.hashers.numpy'] ['pandas', 'pyarrow']"
 
 
 def test_plugin_modules_do_not_shadow_their_libraries() -> None:

@@ -32,6 +32,7 @@ __all__ = ["PLUGINS"]
 PLUGINS: dict[str, str] = {
     "numpy": "memo.hashers.numpy",
     "pandas": "memo.hashers.pandas",
+    "pyarrow": "memo.hashers.pyarrow",
 }
 """Top-level module of a library -> the plug-in module whose ``install()`` teaches memo its types.
 

@@ -1,7 +1,7 @@
 """The pandas hasher plug-in: frames, series, indexes and arrays by content (installed lazily).
 
 Every column is hashed exactly: numpy-backed values from their buffers, nullable
-(masked) arrays from their data and mask, Arrow-backed arrays from their Arrow buffers,
+(masked) arrays from their data and mask, Arrow-backed arrays by value (the pyarrow plug-in),
 object values by their canonical forms. No ``astype(str)``, no 64-bit per-value hashes,
 and ``-0.0`` stays apart from ``0.0``. A frame's and a series' ``attrs`` count too.
 
@@ -51,7 +51,7 @@ def values_form(values: Any) -> object:
                 data[mask] = 0
             return ("masked", str(values.dtype), dtype_form(data.dtype), array_digest(data), array_digest(mask))
         arrow = getattr(values, "_pa_array", None)
-        if arrow is not None:  # double[pyarrow], str, list columns: the Arrow buffers themselves
+        if arrow is not None:  # double[pyarrow], str, list columns: by value, whatever their chunks
             return ("arrow", str(values.dtype), canon(arrow, []))
         backing = getattr(values, "_ndarray", None)
         if isinstance(backing, np.ndarray):  # object, python-storage str, datetimes, periods
