@@ -97,6 +97,17 @@ DIFFERENT: list[tuple[str, Any, Any]] = [
     ("binary vs string", pa.array([b"a"]), pa.array(["a"])),
     ("time zones", pa.array([1], pa.timestamp("ns", tz="UTC")), pa.array([1], pa.timestamp("ns", tz="Europe/Paris"))),
     ("decimal scale", pa.array([1], pa.decimal128(5, 1)), pa.array([1], pa.decimal128(5, 2))),
+    (
+        "long string views",
+        pa.array(["abcdefghijklmnopqrst"], pa.string_view()),
+        pa.array(["abcdefghijklmnopqrsX"], pa.string_view()),
+    ),
+    ("null arrays", pa.array([None, None]), pa.array([None])),
+    (
+        "intervals",
+        pa.array([(1, 2, 3)], pa.month_day_nano_interval()),
+        pa.array([(1, 2, 4)], pa.month_day_nano_interval()),
+    ),
     ("column names", pa.table({"a": [1], "b": [2]}), pa.table({"b": [1], "a": [2]})),
     ("column order", pa.table({"a": [1], "b": [2]}), pa.table({"b": [2], "a": [1]})),
     ("schema metadata", pa.table({"a": [1]}).replace_schema_metadata({"unit": "m"}), pa.table({"a": [1]})),
