@@ -16,23 +16,25 @@ from typing import Any
 import numpy as np  # the libraries themselves: absolute imports never resolve to memo.hashers.*
 import pandas as pd
 
+from memo._hash_buffers import buffer_digests
 from memo._hashing import canon, register_hasher
 from memo.hashers.numpy import array_digest, dtype_form
 
 __all__ = ["index_form", "install", "series_values", "values_form"]
 
 
-def values_form(values: Any) -> object:
+def values_form(values: Any, digest: bytes | None = None) -> object:
     """Canonical form of a 1-d pandas array-like: a column's values, an Index's, a Categorical.
 
-    Example::
+    ``digest`` is the already computed :func:`array_digest` of the plain ndarray behind
+    ``values`` (see :func:`_column_digests`); the form is the same either way. Example::
 
         values_form(pd.array([1, None], dtype="Int64"))  # ("masked", "Int64", "<i8", data digest, mask digest)
     """
     if isinstance(values, np.ndarray):
         if values.dtype.hasobject:
             return ("objects", canon(values.tolist(), []))
-        return ("ndarray", dtype_form(values.dtype), array_digest(values))
+        return ("ndarray", dtype_form(values.dtype), array_digest(values) if digest is None else digest)
     if isinstance(values, pd.Categorical):
         codes = np.asarray(values.codes)
         return (
@@ -55,7 +57,7 @@ def values_form(values: Any) -> object:
             return ("arrow", str(values.dtype), canon(arrow, []))
         backing = getattr(values, "_ndarray", None)
         if isinstance(backing, np.ndarray):  # object, python-storage str, datetimes, periods
-            return ("backed", type(values).__name__, str(values.dtype), values_form(backing))
+            return ("backed", type(values).__name__, str(values.dtype), values_form(backing, digest))
     return ("reduced", canon(values, []))  # intervals, sparse, third-party arrays: their pickled state
 
 
@@ -90,8 +92,35 @@ def _hash_series(s: Any) -> object:
     return (canon(s.name, []), index_form(s.index), series_values(s), canon(s.attrs, []), _flags(s))
 
 
+def _column_digests(columns: list[Any]) -> list[bytes | None]:
+    """The digests of the plain ndarrays behind numpy-backed columns, side by side on the hashing threads.
+
+    Only a contiguous, non-object ndarray that ``values_form`` reaches as the ``backed``
+    array of the column gets one; every other column gets None and is hashed in turn.
+    """
+    views: list[memoryview | None] = []
+    for column in columns:
+        values = column.array
+        backing = getattr(values, "_ndarray", None)
+        if not isinstance(backing, np.ndarray):
+            views.append(None)
+            continue
+        plain = (
+            not isinstance(values, pd.Categorical)
+            and not (isinstance(getattr(values, "_mask", None), np.ndarray) or hasattr(values, "_pa_array"))
+            and not backing.dtype.hasobject
+            and backing.flags.c_contiguous
+            and backing.size > 0
+        )
+        flat: Any = backing.reshape(-1).view(np.uint8) if plain else None  # exactly what array_digest hashes
+        views.append(memoryview(flat) if plain else None)
+    return buffer_digests(views)
+
+
 def _hash_frame(df: Any) -> object:
-    columns = tuple(series_values(df.iloc[:, i]) for i in range(df.shape[1]))
+    series = [df.iloc[:, i] for i in range(df.shape[1])]
+    digests = _column_digests(series)
+    columns = tuple((str(s.dtype), values_form(s.array, d)) for s, d in zip(series, digests))
     return (index_form(df.columns), index_form(df.index), columns, canon(df.attrs, []), _flags(df))
 
 
