@@ -17,7 +17,7 @@ pytest.importorskip("ipywidgets")
 
 import memo
 from memo import admin
-from tests.redis_fixtures import free_port
+from tests._servers import free_port
 
 
 def _define(name: str, backend: Any, **options: Any) -> Any:
