@@ -15,6 +15,7 @@ import pytest
 
 import memo
 from memo.testing import BackendContract
+from tests._helpers import Bomb
 
 
 class TestMemoryContract(BackendContract):
@@ -399,14 +400,6 @@ def test_file_big_results_are_writable_and_outlive_their_entry(tmp_path: Path) -
     backend.close()
 
 
-class _Bomb:
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> Any:
-        return (Path.touch, (Path(self.marker),))
-
-
 def test_file_foreign_diskcache_entries_are_neither_listed_nor_unpickled(tmp_path: Path) -> None:
     """Entries diskcache pickled itself, non-str keys and str values in the directory are never touched."""
     import diskcache
@@ -416,7 +409,7 @@ def test_file_foreign_diskcache_entries_are_neither_listed_nor_unpickled(tmp_pat
     backend.set("default:mine", b"x")
     marker = tmp_path / "exploded"
     foreign = diskcache.Cache(str(directory))
-    foreign.set("default:pickled", _Bomb(str(marker)))
+    foreign.set("default:pickled", Bomb(str(marker)))
     foreign.set(("tuple", "key"), b"x")
     foreign.set("default:text", "hello")
     assert sorted(backend.keys()) == ["default:mine"]
