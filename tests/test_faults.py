@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import memo
-from tests.redis_fixtures import Server
+from tests._servers import Server
 
 pytestmark = pytest.mark.slow
 

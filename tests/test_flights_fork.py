@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import memo
-from memo._xflight import LEASE
+from tests._helpers import lock_free
 
 pytestmark = [
     pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork"),
@@ -56,15 +56,6 @@ def exit_status(pid: int, deadline: float = 30.0) -> int | None:
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     return None
-
-
-def lock_free(backend: Any, key: str) -> bool:
-    """True when a fresh locker can take ``key``'s cross-process lock now (it gives it straight back)."""
-    probe = backend.make_lock(key, LEASE)
-    if not probe.try_acquire():
-        return False
-    probe.release()
-    return True
 
 
 def test_child_does_not_join_the_parents_flight() -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,18 +17,7 @@ import memo
 
 pytestmark = pytest.mark.timeout(30)
 
-
-@pytest.fixture(params=["memory", "file", "redis"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """Each backend kind: the in-process flight, a file byte-range lock, a Redis lease."""
-    if request.param == "memory":
-        yield memo.MemoryBackend()
-    elif request.param == "file":
-        file_backend = memo.FileBackend(tmp_path / "flights-reentry")
-        yield file_backend
-        file_backend.close()
-    else:
-        yield request.getfixturevalue("redis_backend")
+# `backend` (conftest) covers each lock kind: the in-process flight, a file byte-range lock, a Redis lease.
 
 
 def test_sync_reentrant_call_computes_at_once(backend: Any) -> None:

@@ -18,17 +18,9 @@ import pytest
 import memo
 from memo._xflight import LEASE
 from memo.backends._redis_lock import RedisLock, _keeper
+from tests._helpers import lock_free
 
 pytestmark = pytest.mark.timeout(30)
-
-
-def lock_free(backend: Any, key: str) -> bool:
-    """True when a fresh locker can take ``key``'s cross-process lock now (it gives it straight back)."""
-    probe = backend.make_lock(key, LEASE)
-    if not probe.try_acquire():
-        return False
-    probe.release()
-    return True
 
 
 class Trap:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import memo
+from tests._helpers import StrEnum
 
 SCRIPT = """
 import memo, dataclasses, enum, datetime, decimal, uuid, pathlib
@@ -195,14 +196,6 @@ def test_code_edit_changes_version_but_comments_do_not() -> None:
     exec("def f(x):\n    return x + 2\n", ns)
     c = code_fingerprint(ns["f"])
     assert a == b != c
-
-
-if sys.version_info >= (3, 11):
-    StrEnum = enum.StrEnum
-else:  # enum.StrEnum is 3.11+: the same str-valued enum on 3.10
-
-    class StrEnum(str, enum.Enum):
-        pass
 
 
 class Color(StrEnum):

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import memo
+from tests._helpers import StrEnum
 
 atoms = st.one_of(
     st.none(),
@@ -132,14 +133,6 @@ def test_digests_identical_in_another_process_with_another_seed() -> None:
         [sys.executable, "-c", code], input=pickle.dumps(batch), env=env, capture_output=True, check=True
     )
     assert pickle.loads(bytes.fromhex(out.stdout.decode().strip())) == here
-
-
-if sys.version_info >= (3, 11):
-    StrEnum = enum.StrEnum
-else:  # enum.StrEnum is 3.11+: the same str-valued enum on 3.10
-
-    class StrEnum(str, enum.Enum):
-        pass
 
 
 class Color(StrEnum):

@@ -14,6 +14,7 @@ import pytest
 
 import memo
 from memo.backends._redis_lock import RedisLock, _keeper
+from tests._helpers import lock_free
 
 
 def _pair(backend: Any, key: str, lease: float) -> tuple[RedisLock, RedisLock]:
@@ -174,15 +175,6 @@ def test_released_lease_is_not_deleted_again(redis_backend: Any) -> None:
     redis_backend.set_releasing("v", b"x", None, mine)
     assert rival.try_acquire()
     mine.release()
-    assert not backend_lock_free(redis_backend, "again")
+    assert not lock_free(redis_backend, "again", lease=10)
     rival.release()
-    assert backend_lock_free(redis_backend, "again")
-
-
-def backend_lock_free(backend: Any, key: str) -> bool:
-    """True when a fresh locker can take ``key`` (and it gives it straight back)."""
-    probe = backend.make_lock(key, 10)
-    if not probe.try_acquire():
-        return False
-    probe.release()
-    return True
+    assert lock_free(redis_backend, "again", lease=10)

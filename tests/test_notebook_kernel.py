@@ -43,8 +43,10 @@ class Notebook:
         self.nb.cells.append(nbformat.v4.new_code_cell(source))
         return len(self.nb.cells) - 1
 
-    def edit(self, index: int, source: str) -> None:
+    def rerun(self, index: int, source: str) -> str:
+        """Edit a cell and run it again, as a user does; its stdout."""
         self.nb.cells[index].source = source
+        return self.run(index)
 
     def run(self, index: int) -> str:
         """Run one cell; its stdout (an error in the cell fails the test)."""
@@ -71,6 +73,18 @@ def _load(name: str, body: str, comment: str = "") -> str:
     return f"@memo.cache(backend=B)\ndef {name}(x):\n    {comment}calls.append(x)\n    return {body}\n"
 
 
+def _with_dependency(nb: Notebook, dependency: str, name: str, body: str, arg: int) -> tuple[int, int]:
+    """Run SETUP, a ``dependency`` cell and a cached ``name`` whose ``body`` reads it; (its cell, a cell to call it).
+
+    The call cell (not run yet) prints ``name(arg)`` and how many times the body ran.
+    """
+    nb.run(nb.cell(SETUP))
+    cell = nb.cell(dependency)
+    nb.run(cell)
+    nb.run(nb.cell(_load(name, body)))
+    return cell, nb.cell(f"print({name}({arg}), len(calls))")
+
+
 def test_body_edit_recomputes(nb: Notebook) -> None:
     """Editing the function's body recomputes."""
     nb.run(nb.cell(SETUP))
@@ -79,8 +93,7 @@ def test_body_edit_recomputes(nb: Notebook) -> None:
     nb.run(fn)
     assert nb.run(use).split() == ["6", "1"]
     assert nb.run(use).split() == ["6", "1"]
-    nb.edit(fn, _load("body", "x * 5"))
-    nb.run(fn)
+    nb.rerun(fn, _load("body", "x * 5"))
     assert nb.run(use).split() == ["15", "2"]
 
 
@@ -91,38 +104,26 @@ def test_comment_or_docstring_edit_hits(nb: Notebook) -> None:
     use = nb.cell("print(commented(3), len(calls))")
     nb.run(fn)
     assert nb.run(use).split() == ["6", "1"]
-    nb.edit(fn, _load("commented", "x * 2", comment='"""Doubles x."""\n    # a comment\n    '))
-    nb.run(fn)
+    nb.rerun(fn, _load("commented", "x * 2", comment='"""Doubles x."""\n    # a comment\n    '))
     assert nb.run(use).split() == ["6", "1"]
 
 
 def test_global_constant_edit_recomputes(nb: Notebook) -> None:
     """Editing a global constant the body reads (SCALE = 3) recomputes; the old value hits again."""
-    nb.run(nb.cell(SETUP))
-    const = nb.cell("SCALE = 2")
-    nb.run(const)
-    nb.run(nb.cell(_load("scaled", "x * SCALE")))
-    use = nb.cell("print(scaled(3), len(calls))")
+    const, use = _with_dependency(nb, "SCALE = 2", "scaled", "x * SCALE", 3)
     assert nb.run(use).split() == ["6", "1"]
-    nb.edit(const, "SCALE = 3")
-    nb.run(const)
+    nb.rerun(const, "SCALE = 3")
     assert nb.run(use).split() == ["9", "2"]
-    nb.edit(const, "SCALE = 2")
-    nb.run(const)
+    nb.rerun(const, "SCALE = 2")
     assert nb.run(use).split() == ["6", "2"]
 
 
 def test_helper_redefinition_recomputes(nb: Notebook) -> None:
     """Redefining a helper the body calls recomputes."""
-    nb.run(nb.cell(SETUP))
-    helper = nb.cell("def helper(x):\n    return x + 1\n")
-    nb.run(helper)
-    nb.run(nb.cell(_load("uses_helper", "helper(x) * 10")))
-    use = nb.cell("print(uses_helper(1), len(calls))")
+    helper, use = _with_dependency(nb, "def helper(x):\n    return x + 1\n", "uses_helper", "helper(x) * 10", 1)
     assert nb.run(use).split() == ["20", "1"]
     assert nb.run(use).split() == ["20", "1"]
-    nb.edit(helper, "def helper(x):\n    return x + 2\n")
-    nb.run(helper)
+    nb.rerun(helper, "def helper(x):\n    return x + 2\n")
     assert nb.run(use).split() == ["30", "2"]
 
 

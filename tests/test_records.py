@@ -13,18 +13,9 @@ import pytest
 
 import memo
 from memo._serialize import Entry, RecordError, dumps_record, loads_record, meta_json, read_meta, record_parts
+from tests._helpers import Bomb
 
 SECRET = b"s3cret-key"
-
-
-class Bomb:
-    """Unpickling this writes a marker file: proof that a payload was unpickled."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> Any:
-        return (Path(self.marker).write_text, ("unpickled",))
 
 
 def test_round_trip_keeps_metadata_and_writable_arrays() -> None:

@@ -10,22 +10,11 @@ import pytest
 
 import memo
 from memo import _store
+from tests._helpers import DictBackend
 
 
-class Plain(memo.BaseBackend):
+class Plain(DictBackend, memo.BaseBackend):
     """A real (dict) backend with nothing else, made by the thousand below."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, bytes] = {}
-
-    def get(self, key: str) -> bytes | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str) -> bool:
-        return self.data.pop(key, None) is not None
 
 
 def test_breaker_table_does_not_outlive_its_backends() -> None:

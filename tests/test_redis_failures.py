@@ -17,8 +17,8 @@ import pytest
 
 import memo
 from memo import _config
+from tests._servers import Server
 from tests.conftest import Kind
-from tests.redis_fixtures import Server
 
 BIG = 8 << 20  # bytes: twice the small server's maxmemory
 
@@ -201,7 +201,7 @@ def test_user_backend_value_error_does_not_open_the_breaker(kind: Kind) -> None:
 def test_connection_errors_still_open_the_breaker() -> None:
     """A dead server (connection refused) still opens the breaker: the next call skips the backend."""
     from memo._store import store_for
-    from tests.redis_fixtures import free_port
+    from tests._servers import free_port
 
     backend = memo.RedisBackend(f"redis://127.0.0.1:{free_port()}/0", prefix=_prefix())
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import memo
-from tests.redis_fixtures import Server
+from tests._servers import Server
 
 RUNS = 40
 WIDTH = 4  # concurrent cached calls per loop

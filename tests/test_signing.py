@@ -11,19 +11,10 @@ from typing import Any
 import pytest
 
 import memo
+from tests._helpers import Bomb
 from tests.conftest import Kind
 
 SECRET = b"s3cret-key"
-
-
-class Bomb:
-    """Unpickling this writes a marker file: proof that a payload was unpickled."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> Any:
-        return (Path(self.marker).write_text, ("unpickled",))
 
 
 @pytest.fixture(params=["file", "redis"])

@@ -7,7 +7,6 @@ import html
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ pytest.importorskip("ipywidgets")
 
 import memo
 from memo import admin
-from tests.redis_fixtures import free_port
+from tests._servers import free_port
 
 
 def _define(name: str, backend: Any, **options: Any) -> Any:
@@ -25,19 +24,6 @@ def _define(name: str, backend: Any, **options: Any) -> Any:
     namespace: dict[str, Any] = {"__name__": "nbpkg.cells"}
     exec(f"def {name}(x):\n    return [x] * 8\n", namespace)
     return memo.cache(backend=backend, **options)(namespace[name])
-
-
-@pytest.fixture(params=["memory", "file", "redis"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """Each built-in backend in turn, empty."""
-    if request.param == "memory":
-        yield memo.MemoryBackend()
-    elif request.param == "file":
-        made = memo.FileBackend(tmp_path / "cache")
-        yield made
-        made.close()
-    else:
-        yield request.getfixturevalue("redis_backend")
 
 
 @pytest.fixture(autouse=True)
