@@ -169,3 +169,13 @@ def test_a_pandas_frame_from_the_cache_hits_what_the_original_computed(tmp_path:
     assert total(fresh) == total(stored) == 6.0
     assert calls == ["total"]
     backend.close()
+
+
+def test_hashing_arrow_backed_pandas_values_warns_nothing() -> None:
+    """pandas 2.x deprecates ArrowStringArray._data: hashing a string[pyarrow] column must not touch it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        h(pd.Series(["a", None], dtype="string[pyarrow]"))
+        h(pd.DataFrame({"s": pd.Series(["a"], dtype="string[pyarrow]")}))

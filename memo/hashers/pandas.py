@@ -46,7 +46,7 @@ def values_form(values: Any, digest: bytes | None = None) -> object:
         )
     if isinstance(values, pd.api.extensions.ExtensionArray):
         mask = getattr(values, "_mask", None)
-        data = getattr(values, "_data", None)
+        data = getattr(values, "_data", None) if isinstance(mask, np.ndarray) else None  # pandas 2 warns on Arrow's
         if isinstance(mask, np.ndarray) and isinstance(data, np.ndarray):  # nullable Int64, Float64, boolean
             if mask.any():  # what lies under NA is not content
                 data = data.copy()
