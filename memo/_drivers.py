@@ -24,6 +24,15 @@ from memo._types import MISS
 __all__ = ["async_call", "sync_call", "sync_flow"]
 
 
+def _hit(
+    c: CachedState, saved: float, args: tuple[Any, ...], kwargs: dict[str, Any], bound: dict[str, Any] | None
+) -> None:
+    """Count a hit that saved ``saved`` seconds, and print it when verbose: both drivers' hit step, I/O-free."""
+    c.stats.hit(saved)
+    if c.loud():
+        c.say("hit, saved", saved, args, kwargs, bound)
+
+
 def sync_call(
     c: CachedState,
     key: str,
@@ -76,9 +85,7 @@ def sync_flow(
     seen = c.flights.completed
     entry = MISS if refresh or looked else store.load(key, c.policy)
     if entry is not MISS:
-        c.stats.hit(entry.duration)
-        if c.loud():
-            c.say("hit, saved", entry.duration, args, kwargs, bound)
+        _hit(c, entry.duration, args, kwargs, bound)
         return entry.value
     lead = c.opts.lock and not refresh and not reentrant(key)  # a re-entrant call computes at once
     flight, leader = c.flights.join(key) if lead else (None, True)
@@ -93,9 +100,7 @@ def sync_flow(
         except (FuturesTimeout, TimeoutError, SOLO):
             flight, leader = None, True  # waited long enough, or not a shareable result: compute alone
             break
-        c.stats.hit(duration)
-        if c.loud():
-            c.say("hit, saved", duration, args, kwargs, bound)
+        _hit(c, duration, args, kwargs, bound)
         return value
     xlock = token = None
     try:
@@ -104,9 +109,7 @@ def sync_flow(
             xlock, entry = _xflight.acquire(store, key, c.opts.lock_timeout, c.policy)
         if entry is not MISS:
             Flights.settle(flight, (entry.value, entry.duration))  # type: ignore[arg-type]
-            c.stats.hit(entry.duration)
-            if c.loud():
-                c.say("hit, saved", entry.duration, args, kwargs, bound)
+            _hit(c, entry.duration, args, kwargs, bound)
             return entry.value
         c.stats.add(misses=1)
         token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once
@@ -150,9 +153,7 @@ async def async_call(
     seen = c.flights.completed
     entry = MISS if refresh or looked else await store.aload(key, c.policy)
     if entry is not MISS:
-        c.stats.hit(entry.duration)
-        if c.loud():
-            c.say("hit, saved", entry.duration, args, kwargs, bound)
+        _hit(c, entry.duration, args, kwargs, bound)
         return entry.value
     lead = c.opts.lock and not refresh and not reentrant(key)  # a re-entrant call computes at once
     flight, leader = c.flights.join(key) if lead else (None, True)
@@ -167,9 +168,7 @@ async def async_call(
         except (FuturesTimeout, TimeoutError, asyncio.TimeoutError, SOLO):
             flight, leader = None, True  # waited long enough, or not a shareable result: compute alone
             break
-        c.stats.hit(duration)
-        if c.loud():
-            c.say("hit, saved", duration, args, kwargs, bound)
+        _hit(c, duration, args, kwargs, bound)
         return value
     xlock = token = None
     try:
@@ -178,9 +177,7 @@ async def async_call(
             xlock, entry = await _xflight.aacquire(store, key, c.opts.lock_timeout, c.policy)
         if entry is not MISS:
             Flights.settle(flight, (entry.value, entry.duration))  # type: ignore[arg-type]
-            c.stats.hit(entry.duration)
-            if c.loud():
-                c.say("hit, saved", entry.duration, args, kwargs, bound)
+            _hit(c, entry.duration, args, kwargs, bound)
             return entry.value
         c.stats.add(misses=1)
         token = computing(key) if c.opts.lock else None  # calls from the body on this key compute at once

@@ -101,15 +101,18 @@ class BackendState:
 class Store:
     """One backend seen through memo's entry interface, for one signing key.
 
-    Made by :func:`store_for`; the capability flags are copied from the backend's
-    :class:`BackendState` (read on every call), whose breaker and warning clock it uses.
+    Made by :func:`store_for`; it reads its backend's :class:`BackendState` (capabilities,
+    breaker, warning clock), shared with the backend's other Stores.
     """
 
+    # The flags read on every load or save (and the breaker, used by each bytes load and
+    # save) are copied from the BackendState: a slot read per call instead of two attribute
+    # hops (``self.state.kind``), on the path of every driver call. What only a failure, a
+    # warning or a test reads (``transient``, ``clock``, ``head``, ``unverifiable_warned``)
+    # stays on the state.
     __slots__ = (
         "backend",
         "breaker",
-        "clock",
-        "head",
         "kind",
         "locking",
         "native",
@@ -118,7 +121,6 @@ class Store:
         "secret",
         "slots",
         "state",
-        "transient",
     )
 
     def __init__(self, backend: Any, secret: bytes | None, state: BackendState | None = None) -> None:
@@ -129,14 +131,11 @@ class Store:
         self.state = state
         self.kind = state.kind
         self.native = state.native
-        self.transient = state.transient
         self.parts = state.parts
         self.releasing = state.releasing
-        self.head = state.head
         self.locking = state.locking
         self.slots = state.slots  # the wrappers may keep this backend's slots and serve hits inline
         self.breaker = state.breaker
-        self.clock = state.clock
 
     def make_lock(self, key: str, lease: float) -> CrossLock | None:
         """The backend's cross-process lock on ``key`` (``None``: it has no locks)."""
@@ -149,13 +148,13 @@ class Store:
 
     def lock_failed(self, exc: BaseException, policy: Policy) -> None:
         """A lock operation failed: the policy reports it (a lock failure never opens the breaker)."""
-        policy.backend_failed(self.backend, "lock", exc, self.clock)
+        policy.backend_failed(self.backend, "lock", exc, self.state.clock)
 
     def _failed(self, op: str, exc: BaseException, policy: Policy) -> None:
         """Report a failure; only an unreachable or slow backend opens the breaker for everyone."""
-        if is_transient(exc, self.transient):
+        if is_transient(exc, self.state.transient):
             self.breaker.failed()
-        policy.backend_failed(self.backend, op, exc, self.clock)
+        policy.backend_failed(self.backend, op, exc, self.state.clock)
 
     def _skip(self, policy: Policy) -> bool:
         """True (and counted as an error) while the backend's breaker is open."""
@@ -205,7 +204,7 @@ class Store:
             self.backend.set_entry(key, shared_entry(entry), ttl)  # hits get this object: protect it
             return True
         except Exception as exc:
-            policy.backend_failed(self.backend, "set", exc, self.clock)
+            policy.backend_failed(self.backend, "set", exc, self.state.clock)
             return False
 
     def save(self, key: str, entry: Entry, ttl: float | None, policy: Policy, lock: Any = None) -> bool:

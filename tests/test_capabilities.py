@@ -172,8 +172,8 @@ def test_third_party_capabilities_are_recognised_from_the_types() -> None:
     assert isinstance(memo.MemoryBackend(), SlotSource)
     assert not isinstance(_Dict(), SlotSource)
     plain = _store.store_for(_Dict(), None)
-    assert (plain.head, plain.parts, plain.locking, plain.releasing, plain.slots) == (False,) * 5
-    assert _store.store_for(_Heads(), None).head
+    assert (plain.state.head, plain.parts, plain.locking, plain.releasing, plain.slots) == (False,) * 5
+    assert _store.store_for(_Heads(), None).state.head
     assert _store.store_for(_Locks(), None).locking
 
 

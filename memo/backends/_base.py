@@ -15,6 +15,7 @@ works, on the plain path. Backends import only this package, ``memo.exceptions``
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -33,6 +34,7 @@ __all__ = [
     "SlotSource",
     "TransientErrors",
     "declares",
+    "forgotten_at_fork",
     "poll_delays",
 ]
 
@@ -324,6 +326,35 @@ def poll_delays(first: float = 0.002, factor: float = 1.5, cap: float = 0.1) -> 
     while True:
         yield delay
         delay = min(delay * factor, cap)
+
+
+class _Forgets(Protocol):
+    """A held lock that can let go in a forked child without freeing its parent's hold."""
+
+    def forget(self) -> None: ...
+
+
+_L = TypeVar("_L", bound=_Forgets)
+
+
+def forgotten_at_fork(held: set[_L]) -> set[_L]:
+    """Make ``held`` the set of locks this process holds, forgotten by a forked child; returns it.
+
+    A child inherits the held locks but not the computations behind them, so after a fork
+    it calls each one's ``forget()`` and empties the set: the parent's release, or its
+    death, frees them. Every lock module keeps one such set::
+
+        _held: set[FileLock] = forgotten_at_fork(set())   # try_acquire adds, release discards
+    """
+
+    def forget_all() -> None:
+        for lock in list(held):
+            lock.forget()
+        held.clear()
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=forget_all)
+    return held
 
 
 _T = TypeVar("_T")

@@ -14,6 +14,8 @@ import struct
 import sys
 from typing import TYPE_CHECKING
 
+from memo.backends._base import forgotten_at_fork
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -110,17 +112,6 @@ class FileLock:
         self.release()
 
 
-# Locks this process holds (taken, not yet released). A forked child inherits them but not
-# the computations behind them: it forgets them (closes its copy of the descriptor), so the parent's release, or its
-# death, frees them.
-_held: set[FileLock] = set()
-
-
-def _forget_held() -> None:
-    for lock in list(_held):
-        lock.forget()
-    _held.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_held)
+# Locks this process holds (taken, not yet released); a forked child forgets them (closes
+# its copy of the descriptor without unlocking).
+_held: set[FileLock] = forgotten_at_fork(set())

@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from memo.backends._base import forgotten_at_fork
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -85,20 +87,9 @@ class _Keeper:
 
 _keeper = _Keeper()
 
-# Locks this process holds (taken, not yet released). A forked child inherits them but not
-# the computations behind them: it forgets them (never extends or deletes a lease), so the parent's release, or its
-# death, frees them.
-_held: set[RedisLock] = set()
-
-
-def _forget_held() -> None:
-    for lock in list(_held):
-        lock.forget()
-    _held.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_held)
+# Locks this process holds (taken, not yet released); a forked child forgets them (never
+# extends or deletes a lease of its parent's).
+_held: set[RedisLock] = forgotten_at_fork(set())
 
 
 class RedisLock:

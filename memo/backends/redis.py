@@ -365,9 +365,7 @@ class RedisBackend(BaseBackend):
             if error is exc:
                 raise
             raise error from exc
-        lock.released()
-        if isinstance(replies[0], Exception):
-            raise self._refusal(key, len(value), replies[0], False)
+        self._released(key, len(value), lock, replies)
         return None
 
     async def aset_releasing(self, key: str, value: bytes, ttl: float | None, lock: CrossLock) -> None:
@@ -384,10 +382,14 @@ class RedisBackend(BaseBackend):
             if error is exc:
                 raise
             raise error from exc
+        self._released(key, len(value), lock, replies)
+        return None
+
+    def _released(self, key: str, size: int, lock: RedisLock, replies: list[Any]) -> None:
+        """After a pipelined SET and lease release: the lease is gone; raise the SET's own error, if any."""
         lock.released()
         if isinstance(replies[0], Exception):
-            raise self._refusal(key, len(value), replies[0], False)
-        return None
+            raise self._refusal(key, size, replies[0], False)
 
     def make_lock(self, key: str, lease: float) -> RedisLock:
         """A ``SET NX PX`` lease on ``key`` for cross-process single-flight, extended while held::
