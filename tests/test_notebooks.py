@@ -142,3 +142,17 @@ def test_every_notebook_is_checked_listed_and_committed_without_outputs() -> Non
             if cell.cell_type == "code":
                 assert not cell.outputs, f"{path.name}: clear its outputs"
                 assert cell.execution_count is None, f"{path.name}: clear its outputs"
+
+
+@pytest.mark.slow
+def test_the_data_science_notebook_is_all_hits_in_a_new_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """05's promise: run it again after a kernel restart and its pipeline is served from the file cache."""
+    monkeypatch.setenv("MEMO_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("MEMO_BACKEND", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    path = ROOT / "notebooks" / "05-data-science.ipynb"
+    first = _execute(path, tmp_path)
+    again = _execute(path, tmp_path)
+    assert first["first-run"].count("miss, computed") == 4
+    assert "miss" not in again["first-run"]
+    assert again["first-run"].count("hit, saved") == 4
