@@ -125,8 +125,9 @@ def array_form(values: pa.Array | pa.ChunkedArray) -> object:
 
     Flat arrays (numbers, temporals, decimals, booleans, strings, binaries) are read from
     their buffers in place; sliced ones are first copied to exact buffers
-    (``concat_arrays``), and nested, dictionary and extension arrays go through Arrow
-    IPC after that copy, so one type always takes one path. Chunks holding dictionaries are
+    (``concat_arrays``), string and binary views as their ``large_`` form, and nested,
+    dictionary and extension arrays go through Arrow IPC after that copy, so one type
+    always takes one path. Chunks holding dictionaries are
     hashed one by one (joining them would unify their dictionaries, which is lossy). Example::
 
         array_form(pa.chunked_array([["a"], ["b"]])) == array_form(pa.chunked_array([["a", "b"]]))
@@ -135,6 +136,12 @@ def array_form(values: pa.Array | pa.ChunkedArray) -> object:
     if array is None:  # chunks with dictionaries, each by value in order: other chunking is a miss, never a wrong hit
         chunks = tuple(array_form(chunk) for chunk in values.chunks if len(chunk))
         return (str(values.type), len(values), values.null_count, ("chunks", chunks))
+    if pa.types.is_string_view(array.type) or pa.types.is_binary_view(array.type):
+        # Which buffer a long value sits in, and where, is layout (chunks, slices and
+        # concatenation move it): the values, as their large offsets form, are not.
+        values_only = array.cast(pa.large_string() if pa.types.is_string_view(array.type) else pa.large_binary())
+        form = _flat_form(values_only) or _flat_form(pa.concat_arrays([values_only]))
+        return (str(array.type), len(array), array.null_count, ("views", form))
     form = _flat_form(array)
     if form is None:
         array = pa.concat_arrays([array])  # offset 0, exact buffers, rebased offsets, sliced children
