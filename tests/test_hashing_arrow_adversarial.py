@@ -220,6 +220,11 @@ def test_dictionary_chunks_keep_negative_zero_apart() -> None:
         )
         zeros = pa.chunked_array([_dict(pa.array([zero], value_type), [0]), _dict(pa.array([zero], value_type), [0])])
         assert h(mixed) != h(zeros), value_type
+    arrow_backed = [  # a pandas column over such chunks takes the same path
+        pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([_dict([0.0], [0]), _dict([zero], [0])])))
+        for zero in (-0.0, 0.0)
+    ]
+    assert h(arrow_backed[0]) != h(arrow_backed[1])
     nested = pa.list_(pa.dictionary(pa.int32(), pa.float64()))
     assert h(pa.chunked_array([pa.array([[0.0]], nested), pa.array([[-0.0]], nested)])) != h(
         pa.chunked_array([pa.array([[0.0]], nested), pa.array([[0.0]], nested)])

@@ -42,8 +42,8 @@ def _one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array | None:
     """The values as one array; chunk boundaries are layout, and one chunk is used as it is (no copy).
 
     None when the chunks cannot be joined without loss: joining chunks whose dictionaries
-    differ unifies the dictionaries, and Arrow's unifier merges ``-0.0`` with ``0.0`` (and
-    NaN payloads), so ``[0.0], [-0.0]`` would come out as ``[0.0, 0.0]``.
+    differ unifies the dictionaries, and Arrow's unifier merges ``-0.0`` with ``0.0``, so
+    the chunks ``[0.0], [-0.0]`` would come out as ``[0.0, 0.0]``.
     """
     if not isinstance(values, pa.ChunkedArray):
         return values
