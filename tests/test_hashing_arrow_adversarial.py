@@ -446,16 +446,18 @@ def test_big_frame_keys_the_same_from_one_block_or_separate_columns() -> None:
 
 
 def test_a_frame_with_a_column_over_the_chunk_size_keeps_every_column_in_place() -> None:
-    """A 36 MiB column among small ones: each column's digest stays its own, so moving values moves the key."""
+    """A 36 MiB float64 column beside narrower ones on the threads: swapping two columns' bytes moves the key."""
     rows = (_PARALLEL_MIN + (4 << 20)) // 8
-    big = np.random.default_rng(3).random(rows)
-    small = [np.full(rows // 8, float(i)) for i in range(6)]
-    frame = pd.DataFrame({"big": big[: rows // 8], **{f"s{i}": a for i, a in enumerate(small)}})
-    frame = frame.reindex(range(rows))  # NaN past the small columns' end: all columns now 36 MiB
-    mixed = pd.concat([pd.DataFrame({"huge": big}), frame.iloc[:, 1:]], axis=1)
-    assert mixed["huge"].nbytes >= _PARALLEL_MIN > 0
-    assert h(mixed) == h(mixed.copy())
-    assert h(mixed) != h(mixed.assign(s0=mixed["s1"], s1=mixed["s0"]))
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"huge": rng.random(rows), "a": rng.random(rows, dtype=np.float32)})
+    frame["b"] = rng.random(rows, dtype=np.float32)
+    frame["c"] = (np.arange(rows) % 30_000).astype(np.int16)
+    widths = frame.memory_usage(index=False)
+    assert widths["huge"] >= _PARALLEL_MIN > widths["a"]
+    assert widths["a"] + widths["b"] >= _PARALLEL_MIN  # the narrow ones go to the threads together
+    assert h(frame) == h(frame.copy())
+    assert h(frame) != h(frame.assign(a=frame["b"], b=frame["a"]))
+    assert h(frame) != h(frame.assign(c=frame["c"].to_numpy().view(np.uint16)))
 
 
 def zoo_digests() -> dict[str, str]:
@@ -464,7 +466,7 @@ def zoo_digests() -> dict[str, str]:
     digests["table"] = h(pa.table({"s": ZOO["string"][0], "d": ZOO["dictionary"][0], "m": ZOO["map"][0]}))
     digests["dictionary chunks"] = h(pa.chunked_array([_dict(["x", "y"], [0]), _dict(["y"], [0])]))
     digests.update({f"frame {name}": h(frame) for name, frame in small_frames().items()})
-    digests["big frame"] = h(_big_frame(rows=300_000))  # > 32 MiB with its int and temporal columns
+    digests["big frame"] = h(_big_frame())  # 52 MiB: the side-by-side path
     return digests
 
 
