@@ -342,7 +342,7 @@ def test_random_columns_share_a_key_exactly_when_their_values_are_equal(case: An
 
 
 def test_tables_and_batches_keep_their_schema_apart() -> None:
-    """Duplicate names, zero columns with other row counts, nullability and field metadata all reach the key."""
+    """Duplicate names, zero columns with other row counts, nullability, metadata (a key twice too) reach the key."""
     one = pa.array([1, 2])
     field = pa.field("a", pa.int64())
     tables = [
@@ -358,6 +358,20 @@ def test_tables_and_batches_keep_their_schema_apart() -> None:
         pa.table({"a": pa.chunked_array([], pa.int64())}),
     ]
     assert len({h(t) for t in tables}) == len(tables)
+    twice = pa.KeyValueMetadata([(b"k", b"1"), (b"k", b"2")])  # a fixed collision: dict() kept only the first
+    once = pa.KeyValueMetadata([(b"k", b"1")])
+    assert (
+        not pa.table({"a": one})
+        .replace_schema_metadata(twice)
+        .equals(pa.table({"a": one}).replace_schema_metadata(once), check_metadata=True)
+    )
+    assert h(pa.table({"a": one}).replace_schema_metadata(twice)) != h(
+        pa.table({"a": one}).replace_schema_metadata(once)
+    )
+    field_twice = pa.schema([field.with_metadata(twice)])
+    assert h(pa.Table.from_arrays([one], schema=field_twice)) != h(
+        pa.Table.from_arrays([one], schema=pa.schema([field.with_metadata(once)]))
+    )
     batches = [pa.record_batch({"a": one}).select([]), pa.record_batch({"a": pa.array([1])}).select([])]
     assert len({h(b) for b in batches} | {h(t) for t in tables}) == len(tables) + len(batches)
 

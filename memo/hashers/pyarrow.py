@@ -155,7 +155,9 @@ def _hash_columns(data: pa.Table | pa.RecordBatch) -> object:
     schema = data.schema
     metadata = canon(dict(schema.metadata or {}), [])
     fields = tuple((f.name, str(f.type), f.nullable, canon(dict(f.metadata or {}), [])) for f in schema)
-    return (fields, metadata, data.num_rows, tuple(array_form(column) for column in data.columns))
+    # The serialized schema keeps what the dicts above drop: a metadata key given twice.
+    exact = buffer_digest(memoryview(schema.serialize()))
+    return (fields, metadata, exact, data.num_rows, tuple(array_form(column) for column in data.columns))
 
 
 def install() -> None:
