@@ -188,6 +188,34 @@ def test_every_arrow_type_hashes_without_raising() -> None:
         h(pa.record_batch({"c": array}))
 
 
+def _nested_exotics() -> list[Any]:
+    """Types nested inside each other in unusual ways: dictionaries in unions, runs, maps; views in list views."""
+    uuid = pa.ExtensionArray.from_storage(pa.uuid(), pa.array([b"x" * 16, b"y" * 16], pa.binary(16)))
+    runs = pa.array([2, 3], pa.int32())
+    return [
+        _dict(pa.array([[1], [2]]), [0, 1, 1]),
+        _dict(uuid, [1, 0, 1]),
+        pa.UnionArray.from_sparse(pa.array([0, 1], pa.int8()), [_dict(["a", "b"], [0, 1]), pa.array([1, 2])]),
+        pa.RunEndEncodedArray.from_arrays(runs, pa.array(["a", "b"])),
+        pa.RunEndEncodedArray.from_arrays(runs, _dict(["a", "b"], [0, 1])),
+        pa.ListArray.from_arrays(
+            pa.array([0, 1, 3], pa.int32()), pa.RunEndEncodedArray.from_arrays(runs, pa.array([1, 2]))
+        ),
+        pa.StructArray.from_arrays([uuid], names=["u"]),
+        pa.MapArray.from_arrays(pa.array([0, 1, 2], pa.int32()), _dict(["k", "j"], [0, 1]), pa.array([1, 2])),
+        pa.array([["a" * 20, None], ["b"]], pa.list_view(pa.string_view())),
+        pa.array([{}, None, {}], pa.struct([])),
+    ]
+
+
+def test_nested_exotic_types_hash_without_raising_and_apart() -> None:
+    """Unusual nestings hash whole, sliced, in chunks and in tables; each slice keys apart from the whole."""
+    for array in _nested_exotics():
+        chunked = pa.chunked_array([array.slice(0, 1), array.slice(1)])
+        keys = {h(array), h(array.slice(1)), h(chunked), h(pa.table({"c": chunked}))}
+        assert len(keys) == 4, array.type
+
+
 def test_no_two_unequal_arrays_of_the_zoo_share_a_key() -> None:
     """Across every family (same raw bytes read as other types included), arrays that differ as data key apart."""
     keyed = [(name, array, h(array)) for name, array in ALL]
