@@ -29,19 +29,41 @@ __all__ = ["array_form", "install"]
 _STRINGS = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
 
 
-def _one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """The values as one array; chunk boundaries are layout, and one chunk is used as it is (no copy)."""
+def _has_dictionary(arrow_type: pa.DataType) -> bool:
+    """Whether a dictionary sits anywhere in the type: at the top, in a child, or in an extension's storage."""
+    if pa.types.is_dictionary(arrow_type):
+        return True
+    if isinstance(arrow_type, pa.BaseExtensionType):
+        return _has_dictionary(arrow_type.storage_type)
+    return any(_has_dictionary(arrow_type.field(i).type) for i in range(arrow_type.num_fields))
+
+
+def _one_array(values: pa.Array | pa.ChunkedArray) -> pa.Array | None:
+    """The values as one array; chunk boundaries are layout, and one chunk is used as it is (no copy).
+
+    None when the chunks cannot be joined without loss: joining chunks whose dictionaries
+    differ unifies the dictionaries, and Arrow's unifier merges ``-0.0`` with ``0.0``, so
+    the chunks ``[0.0], [-0.0]`` would come out as ``[0.0, 0.0]``.
+    """
     if not isinstance(values, pa.ChunkedArray):
         return values
-    if values.num_chunks == 1:
-        return values.chunk(0)
+    chunks = [chunk for chunk in values.chunks if len(chunk)]  # an empty chunk holds no values
+    if len(chunks) == 1:
+        return chunks[0]
+    if chunks and _has_dictionary(values.type):
+        return None
     return values.combine_chunks()  # also right for no chunks: an empty array of the type
 
 
-def _bits(buffer: pa.Buffer, length: int) -> bytes:
+def _view(buffer: pa.Buffer | None) -> memoryview:
+    """A buffer's bytes; an absent one (Arrow allows it for zero-length arrays, as C data imports give) is empty."""
+    return memoryview(b"") if buffer is None else memoryview(buffer)
+
+
+def _bits(buffer: pa.Buffer | None, length: int) -> bytes:
     """The first ``length`` bits of a bitmap, bits past the end zeroed (Arrow leaves them unspecified)."""
     whole, rest = divmod(length, 8)
-    bits = bytearray(memoryview(buffer)[: whole + (rest > 0)])
+    bits = bytearray(_view(buffer)[: whole + (rest > 0)])
     if rest:
         bits[-1] &= (1 << rest) - 1
     return bytes(bits)
@@ -71,17 +93,20 @@ def _flat_form(array: pa.Array) -> object | None:
     validity = _bits(buffers[0], n) if array.null_count and buffers[0] is not None else None
     width = _fixed_width(array.type)
     if width is not None:
-        return ("fixed", validity, buffer_digest(memoryview(buffers[1])[: n * width]))
+        return ("fixed", validity, buffer_digest(_view(buffers[1])[: n * width]))
     if pa.types.is_boolean(array.type):
         return ("bits", validity, _bits(buffers[1], n))
     if any(test(array.type) for test in _STRINGS):
         offset_type = (
             np.int64 if pa.types.is_large_string(array.type) or pa.types.is_large_binary(array.type) else np.int32
         )
-        offsets = np.frombuffer(buffers[1], dtype=offset_type, count=n + 1)
+        if n == 0:  # Arrow allows an empty offsets buffer for no values: the offsets of any empty array
+            offsets = np.zeros(1, dtype=offset_type)
+        else:
+            offsets = np.frombuffer(buffers[1], dtype=offset_type, count=n + 1)
         if offsets[0] != 0:
             return None
-        data = memoryview(buffers[2])[: int(offsets[-1])] if buffers[2] is not None else memoryview(b"")
+        data = _view(buffers[2])[: int(offsets[-1])]
         return ("strings", validity, buffer_digest(memoryview(offsets.data)), buffer_digest(data))
     return None
 
@@ -100,12 +125,23 @@ def array_form(values: pa.Array | pa.ChunkedArray) -> object:
 
     Flat arrays (numbers, temporals, decimals, booleans, strings, binaries) are read from
     their buffers in place; sliced ones are first copied to exact buffers
-    (``concat_arrays``), and nested, dictionary and extension arrays go through Arrow
-    IPC after that copy, so one type always takes one path. Example::
+    (``concat_arrays``), string and binary views as their ``large_`` form, and nested,
+    dictionary and extension arrays go through Arrow IPC after that copy, so one type
+    always takes one path. Chunks holding dictionaries are
+    hashed one by one (joining them would unify their dictionaries, which is lossy). Example::
 
         array_form(pa.chunked_array([["a"], ["b"]])) == array_form(pa.chunked_array([["a", "b"]]))
     """
     array = _one_array(values)
+    if array is None:  # chunks with dictionaries, each by value in order: other chunking is a miss, never a wrong hit
+        chunks = tuple(array_form(chunk) for chunk in values.chunks if len(chunk))
+        return (str(values.type), len(values), values.null_count, ("chunks", chunks))
+    if pa.types.is_string_view(array.type) or pa.types.is_binary_view(array.type):
+        # Which buffer a long value sits in, and where, is layout (chunks, slices and
+        # concatenation move it): the values, as their large offsets form, are not.
+        values_only = array.cast(pa.large_string() if pa.types.is_string_view(array.type) else pa.large_binary())
+        form = _flat_form(values_only) or _flat_form(pa.concat_arrays([values_only]))
+        return (str(array.type), len(array), array.null_count, ("views", form))
     form = _flat_form(array)
     if form is None:
         array = pa.concat_arrays([array])  # offset 0, exact buffers, rebased offsets, sliced children
@@ -119,7 +155,9 @@ def _hash_columns(data: pa.Table | pa.RecordBatch) -> object:
     schema = data.schema
     metadata = canon(dict(schema.metadata or {}), [])
     fields = tuple((f.name, str(f.type), f.nullable, canon(dict(f.metadata or {}), [])) for f in schema)
-    return (fields, metadata, data.num_rows, tuple(array_form(column) for column in data.columns))
+    # The serialized schema keeps what the dicts above drop: a metadata key given twice.
+    exact = buffer_digest(memoryview(schema.serialize()))
+    return (fields, metadata, exact, data.num_rows, tuple(array_form(column) for column in data.columns))
 
 
 def install() -> None:
