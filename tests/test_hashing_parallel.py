@@ -68,3 +68,11 @@ def test_a_big_mixed_frame_hashes_its_other_columns_in_turn() -> None:
     changed = frame.copy()
     changed.loc[0, "when"] = changed.loc[0, "when"] + pd.Timedelta("1us")
     assert h(changed) != h(frame)
+
+
+def test_columns_are_taken_by_position_even_under_duplicate_labels() -> None:
+    """Two columns both labelled "a" keep their own values and places: swapping them changes the key."""
+    left = pd.DataFrame([[1, 2, 3]], columns=["a", "a", "b"])
+    right = pd.DataFrame([[2, 1, 3]], columns=["a", "a", "b"])
+    assert h(left) != h(right)
+    assert h(left) == h(left.copy())

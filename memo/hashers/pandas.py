@@ -118,7 +118,7 @@ def _column_digests(columns: list[Any]) -> list[bytes | None]:
 
 
 def _hash_frame(df: Any) -> object:
-    series = [df.iloc[:, i] for i in range(df.shape[1])]
+    series = [column for _, column in df.items()]  # by position (duplicate labels too), without iloc's indexing cost
     digests = _column_digests(series)
     columns = tuple((str(s.dtype), values_form(s.array, d)) for s, d in zip(series, digests))
     return (index_form(df.columns), index_form(df.index), columns, canon(df.attrs, []), _flags(df))
