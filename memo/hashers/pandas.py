@@ -22,6 +22,8 @@ from memo.hashers.numpy import array_digest, dtype_form
 
 __all__ = ["index_form", "install", "series_values", "values_form"]
 
+_NUMPY_ARRAY = type(pd.Series([0.0]).array).__name__  # NumpyExtensionArray (PandasArray before pandas 2.1)
+
 
 def values_form(values: Any, digest: bytes | None = None) -> object:
     """Canonical form of a 1-d pandas array-like: a column's values, an Index's, a Categorical.
@@ -117,10 +119,45 @@ def _column_digests(columns: list[Any]) -> list[bytes | None]:
     return buffer_digests(views)
 
 
-def _hash_frame(df: Any) -> object:
-    series = [column for _, column in df.items()]  # by position (duplicate labels too), without iloc's indexing cost
+_PLAIN_KINDS = frozenset("biufc")  # numpy dtypes a column holds as a NumpyExtensionArray (not datetimes, objects)
+
+
+def _one_block_columns(df: Any) -> tuple[object, ...] | None:
+    """The column forms of a frame whose columns are one numeric numpy array, without a Series per column.
+
+    The very forms :func:`_column_forms` builds (``values_form`` of each column's
+    NumpyExtensionArray), from ``df.to_numpy()`` when that is a view in which every column
+    is contiguous; None for any other frame.
+    """
+    if getattr(getattr(df, "_mgr", None), "nblocks", None) != 1:
+        return None  # several blocks: to_numpy() would copy them all; the general path reads them in place
+    dtypes = list(df.dtypes)
+    if len(dtypes) < 2:
+        return None
+    first = dtypes[0]
+    if not isinstance(first, np.dtype) or first.kind not in _PLAIN_KINDS or any(d != first for d in dtypes):
+        return None
+    values = df.to_numpy(copy=False)
+    if values.dtype != first or not values.flags.f_contiguous or values.shape[0] == 0:
+        return None  # columns that are not each contiguous (a frame over a C-order array): the general path
+    flat: Any = values.T.reshape(-1).view(np.uint8)  # the columns one after another, no copy (F order)
+    size = values.shape[0] * first.itemsize
+    views: list[memoryview | None] = [memoryview(flat[i * size : (i + 1) * size]) for i in range(values.shape[1])]
+    name, form = str(first), dtype_form(first)
+    return tuple((name, ("backed", _NUMPY_ARRAY, name, ("ndarray", form, d))) for d in buffer_digests(views))
+
+
+def _column_forms(df: Any) -> tuple[object, ...]:
+    """Each column's dtype and :func:`values_form`, by position (duplicate labels too)."""
+    series = [column for _, column in df.items()]  # without iloc's indexing cost
     digests = _column_digests(series)
-    columns = tuple((str(s.dtype), values_form(s.array, d)) for s, d in zip(series, digests))
+    return tuple((str(s.dtype), values_form(s.array, d)) for s, d in zip(series, digests))
+
+
+def _hash_frame(df: Any) -> object:
+    columns = _one_block_columns(df)
+    if columns is None:
+        columns = _column_forms(df)
     return (index_form(df.columns), index_form(df.index), columns, canon(df.attrs, []), _flags(df))
 
 
