@@ -19,6 +19,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -54,6 +55,16 @@ CASE = textwrap.dedent(
         rows = [{"id": i, "name": f"n{i}", "score": i * 0.5, "ok": i % 2 == 0} for i in range(2000)]
         memo.hash_value(rows[:10])
         for _ in range(n): memo.hash_value(rows)
+    elif case == "hash 1000x20 float frame":
+        import numpy as np, pandas as pd
+        frame = pd.DataFrame(np.random.default_rng(0).random((1000, 20)))
+        memo.hash_value(frame)
+        for _ in range(n): memo.hash_value(frame)
+    elif case == "hash 3x3 int/float/str frame":
+        import pandas as pd
+        frame = pd.DataFrame({"a": [1, 2, 3], "b": [1.0, 2.0, 3.0], "c": ["x", "y", "z"]})
+        memo.hash_value(frame)
+        for _ in range(n): memo.hash_value(frame)
     """
 )
 CASES = {
@@ -62,18 +73,23 @@ CASES = {
     "memory miss + store": 300,
     "file hit": 300,
     "hash 2000 dict rows": 20,
+    "hash 1000x20 float frame": 200,
+    "hash 3x3 int/float/str frame": 200,
 }
 
 
 def instructions(checkout: Path, case: str, n: int) -> int:
     """Instructions callgrind counted for one fresh interpreter running ``case`` ``n`` times."""
     env = {**os.environ, "PYTHONPATH": str(checkout), "PYTHONHASHSEED": "0"}
+    # Not from a checkout's root: ``python -c`` puts the working directory first on sys.path,
+    # ahead of PYTHONPATH, and the checkout it was run from would be measured on both sides.
     done = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", CASE, case, str(n)],
         capture_output=True,
         text=True,
         env=env,
         check=True,
+        cwd=tempfile.gettempdir(),
     )
     found = re.search(r"Collected : (\d+)", done.stderr)
     if found is None:
@@ -91,12 +107,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="the other checkout (its memo/ is imported)")
     parser.add_argument("--rounds", type=int, default=3, help="fresh-interpreter pairs per case and side (median)")
+    parser.add_argument("--case", action="append", choices=list(CASES), help="only these cases (repeatable)")
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not on PATH (Debian: apt-get install valgrind)")
     print("| case | before (instructions/call) | after | after/before |")
     print("|---|---|---|---|")
     for case, n in CASES.items():
+        if args.case and case not in args.case:
+            continue
         before, after = per_call(args.before, case, n, args.rounds), per_call(HERE, case, n, args.rounds)
         print(f"| {case} | {before:,.0f} | {after:,.0f} | {after / before:.3f}x |")
 

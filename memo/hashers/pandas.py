@@ -119,6 +119,7 @@ def _column_digests(columns: list[Any]) -> list[bytes | None]:
     return buffer_digests(views)
 
 
+_COPY_AT_MOST = 16 << 20  # bytes of a strided one-block frame copied to column order, at most
 _PLAIN_KINDS = frozenset("biufc")  # numpy dtypes a column holds as a NumpyExtensionArray (not datetimes, objects)
 
 
@@ -126,8 +127,8 @@ def _one_block_columns(df: Any) -> tuple[object, ...] | None:
     """The column forms of a frame whose columns are one numeric numpy array, without a Series per column.
 
     The very forms :func:`_column_forms` builds (``values_form`` of each column's
-    NumpyExtensionArray), from ``df.to_numpy()`` when that is a view in which every column
-    is contiguous; None for any other frame.
+    NumpyExtensionArray), from ``df.to_numpy()``: a view when its columns are contiguous,
+    else a column-order copy when it is small; None for any other frame.
     """
     if getattr(getattr(df, "_mgr", None), "nblocks", None) != 1:
         return None  # several blocks: to_numpy() would copy them all; the general path reads them in place
@@ -138,8 +139,12 @@ def _one_block_columns(df: Any) -> tuple[object, ...] | None:
     if not isinstance(first, np.dtype) or first.kind not in _PLAIN_KINDS or any(d != first for d in dtypes):
         return None
     values = df.to_numpy(copy=False)
-    if values.dtype != first or not values.flags.f_contiguous or values.shape[0] == 0:
-        return None  # columns that are not each contiguous (a frame over a C-order array): the general path
+    if values.dtype != first or values.shape[0] == 0:
+        return None
+    if not values.flags.f_contiguous:  # a frame over a C-order array (pandas 2 keeps it): strided columns
+        if values.nbytes > _COPY_AT_MOST:
+            return None  # big: the general path reads each strided column in bounded pieces
+        values = np.asfortranarray(values)  # small: one copy makes every column contiguous
     flat: Any = values.T.reshape(-1).view(np.uint8)  # the columns one after another, no copy (F order)
     size = values.shape[0] * first.itemsize
     views: list[memoryview | None] = [memoryview(flat[i * size : (i + 1) * size]) for i in range(values.shape[1])]
