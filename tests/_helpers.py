@@ -2,7 +2,7 @@
 
 Example::
 
-    from tests._helpers import Bomb, DictBackend, StrEnum, lock_free
+    from tests._helpers import Bomb, DictBackend, StrEnum, cell_text, lock_free
 """
 
 from __future__ import annotations
@@ -68,3 +68,16 @@ def lock_free(backend: Any, key: str, lease: float = LEASE) -> bool:
         return False
     probe.release()
     return True
+
+
+def cell_text(cell: Any) -> str:
+    """A notebook cell's outputs as text: streams, errors (name, value, traceback) and text/plain data."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(output["text"])
+        elif output.get("output_type") == "error":
+            parts.append(f"{output['ename']}: {output['evalue']}\n" + "\n".join(output.get("traceback", [])))
+        elif "data" in output:
+            parts.append(output["data"].get("text/plain", ""))
+    return "".join(parts)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests._helpers import cell_text
+
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
@@ -28,23 +30,11 @@ def _execute(cells: list[str], workdir: Path) -> tuple[list[str], list[str]]:
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
     client.execute()
-    return [_text(cell) for cell in nb.cells[1:]], [_html(cell) for cell in nb.cells[1:]]
+    return [cell_text(cell) for cell in nb.cells[1:]], [_html(cell) for cell in nb.cells[1:]]
 
 
 def _html(cell: Any) -> str:
     return "".join(o.get("data", {}).get("text/html", "") for o in cell.get("outputs", []))
-
-
-def _text(cell: Any) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            parts.append(output["text"])
-        elif output.get("output_type") == "error":
-            parts.append(f"{output['ename']}: {output['evalue']}\n" + "\n".join(output.get("traceback", [])))
-        elif "data" in output:
-            parts.append(output["data"].get("text/plain", ""))
-    return "".join(parts)
 
 
 def _runs(path: Path) -> int:

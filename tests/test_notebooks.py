@@ -13,11 +13,11 @@ import os
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from memo import admin
+from tests._helpers import cell_text
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -29,16 +29,6 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 Outputs = dict[str, str]
 
 
-def _text(cell: Any) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            parts.append(output["text"])
-        elif "data" in output:
-            parts.append(output["data"].get("text/plain", ""))
-    return "".join(parts)
-
-
 def _execute(path: Path, workdir: Path) -> Outputs:
     """Run the notebook in a new kernel with ``workdir`` as its cwd; each code cell's text output by cell id."""
     book = nbformat.read(path, as_version=4)
@@ -46,7 +36,7 @@ def _execute(path: Path, workdir: Path) -> Outputs:
         book, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
     client.execute()
-    return {cell["id"]: _text(cell) for cell in book.cells if cell.cell_type == "code"}
+    return {cell["id"]: cell_text(cell) for cell in book.cells if cell.cell_type == "code"}
 
 
 def _check_quickstart(out: Outputs, cache: Path) -> None:
