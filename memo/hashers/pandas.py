@@ -94,15 +94,14 @@ def _hash_series(s: Any) -> object:
     return (canon(s.name, []), index_form(s.index), series_values(s), canon(s.attrs, []), _flags(s))
 
 
-def _column_digests(columns: list[Any]) -> list[bytes | None]:
-    """The digests of the plain ndarrays behind numpy-backed columns, side by side on the hashing threads.
+def _column_digests(arrays: list[Any]) -> list[bytes | None]:
+    """The digests of the plain ndarrays behind numpy-backed column arrays, side by side on the hashing threads.
 
     Only a contiguous, non-object ndarray that ``values_form`` reaches as the ``backed``
     array of the column gets one; every other column gets None and is hashed in turn.
     """
     views: list[memoryview | None] = []
-    for column in columns:
-        values = column.array
+    for values in arrays:
         backing = getattr(values, "_ndarray", None)
         if not isinstance(backing, np.ndarray):
             views.append(None)
@@ -155,8 +154,9 @@ def _one_block_columns(df: Any) -> tuple[object, ...] | None:
 def _column_forms(df: Any) -> tuple[object, ...]:
     """Each column's dtype and :func:`values_form`, by position (duplicate labels too)."""
     series = [column for _, column in df.items()]  # without iloc's indexing cost
-    digests = _column_digests(series)
-    return tuple((str(s.dtype), values_form(s.array, d)) for s, d in zip(series, digests))
+    arrays = [s.array for s in series]  # each built once: .array makes a new wrapper per call
+    digests = _column_digests(arrays)
+    return tuple((str(s.dtype), values_form(a, d)) for s, a, d in zip(series, arrays, digests))
 
 
 def _hash_frame(df: Any) -> object:

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa  # the library itself: absolute imports never resolve to memo.hashers.*
 
 from memo._hash_buffers import buffer_digest
-from memo._hashing import canon, register_hasher
+from memo._hashing import register_hasher
 
 __all__ = ["array_form", "install"]
 
@@ -152,12 +152,10 @@ def array_form(values: pa.Array | pa.ChunkedArray) -> object:
 
 
 def _hash_columns(data: pa.Table | pa.RecordBatch) -> object:
-    schema = data.schema
-    metadata = canon(dict(schema.metadata or {}), [])
-    fields = tuple((f.name, str(f.type), f.nullable, canon(dict(f.metadata or {}), [])) for f in schema)
-    # The serialized schema keeps what the dicts above drop: a metadata key given twice.
-    exact = buffer_digest(memoryview(schema.serialize()))
-    return (fields, metadata, exact, data.num_rows, tuple(array_form(column) for column in data.columns))
+    # The serialized schema: field names, types, nullability, field and schema metadata, all of
+    # it (a metadata key given twice too, which schema.metadata as a dict would collapse).
+    schema = buffer_digest(memoryview(data.schema.serialize()))
+    return (schema, data.num_rows, tuple(array_form(column) for column in data.columns))
 
 
 def install() -> None:
